@@ -1,0 +1,81 @@
+"""Every error the syncer raises on purpose derives from `SyncerError`.
+
+    SyncerError
+    ├── ConfigError            bad option or setting                 -> exit 2
+    ├── DatabaseUnavailable    cannot reach or use the database      -> exit 2
+    ├── CredentialsRejected    gateway answered 401/403 (or 2002)    -> exit 3
+    └── FetchError             one id could not be synced
+        ├── TransientError     worth retrying (408/429/5xx, I/O, 2004); carries `delay`
+        └── PermanentError     not worth retrying; carries `kind` and `http_status`
+            └── DocumentError  the body was received but cannot be understood
+
+The worker decides by type and by `kind`, never by parsing messages. Messages never
+contain the gateway token: the client never puts it in one, and `logs.py` redacts it.
+"""
+
+from __future__ import annotations
+
+
+class SyncerError(Exception):
+    """Root of the syncer's own errors."""
+
+
+class ConfigError(SyncerError):
+    """A bad option, environment variable or setting. The message says what to fix."""
+
+
+class DatabaseUnavailable(SyncerError):
+    """The database cannot be reached, or its schema is missing."""
+
+
+class CredentialsRejected(SyncerError):
+    """The gateway refused the token: every id would fail the same way, so the run stops."""
+
+    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+
+
+class FetchError(SyncerError):
+    """One id could not be synced this time."""
+
+    kind: str = "error"
+
+    def __init__(self, message: str, *, kind: str | None = None, http_status: int | None = None) -> None:
+        super().__init__(message)
+        if kind is not None:
+            self.kind = kind
+        self.http_status = http_status
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class TransientError(FetchError):
+    """Retry later. `delay` is the gateway's own Retry-After in seconds, if it sent one."""
+
+    kind = "transient"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str | None = None,
+        http_status: int | None = None,
+        delay: float | None = None,
+    ) -> None:
+        super().__init__(message, kind=kind, http_status=http_status)
+        self.delay = delay
+
+
+class PermanentError(FetchError):
+    """Retrying cannot help: 404, other 4xx, an unknown envelope status code, a bad id."""
+
+    kind = "permanent"
+
+
+class DocumentError(PermanentError):
+    """The gateway answered, but the body is not a session document we can understand."""
+
+    kind = "bad_document"
