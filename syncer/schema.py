@@ -17,7 +17,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.compiler import compiles
 from sqlmodel import Field, SQLModel
 
 SCHEMA_VERSION = 1
@@ -81,13 +80,13 @@ class TextList(sa.types.TypeDecorator[tuple[str, ...]]):
         return tuple(value) if isinstance(value, list) else tuple(json.loads(value))
 
 
-class _JsonbText(sa.types.Text):
-    """Text in Python, jsonb in PostgreSQL DDL (asyncpg binds and reads jsonb as text)."""
+class _Jsonb(sa.types.UserDefinedType[str]):
+    """jsonb bound and read as JSON text: no SQLAlchemy JSON (de)serialisation in the way."""
 
+    cache_ok = True
 
-@compiles(_JsonbText, "postgresql")
-def _compile_jsonb_text(element: _JsonbText, compiler: Any, **kw: Any) -> str:
-    return "JSONB"
+    def get_col_spec(self, **kw: Any) -> str:
+        return "JSONB"
 
 
 class JsonDocument(sa.types.TypeDecorator[str]):
@@ -98,7 +97,7 @@ class JsonDocument(sa.types.TypeDecorator[str]):
 
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name == "postgresql":
-            return _JsonbText()
+            return _Jsonb()
         return dialect.type_descriptor(sa.Text())
 
 

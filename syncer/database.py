@@ -1,0 +1,58 @@
+"""Engine creation for both backends: URL normalisation, SQLite pragmas and write locking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from syncer.errors import ConfigError
+
+
+def async_url(url: str) -> str:
+    """`postgresql://…` → asyncpg driver; `sqlite:///path` → aiosqlite driver."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    for prefix in ("sqlite+aiosqlite://", "sqlite://"):
+        if url.startswith(prefix):
+            return "sqlite+aiosqlite://" + url[len(prefix) :]
+    raise ConfigError("--database-url: must be sqlite:///PATH or postgresql://USER@HOST/DB")
+
+
+def create_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
+    full = async_url(url)
+    if full.startswith("sqlite"):
+        engine = create_async_engine(full, connect_args={"timeout": 60})
+        _sqlite_setup(engine)
+        return engine
+    return create_async_engine(full, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+
+
+def _sqlite_setup(engine: AsyncEngine) -> None:
+    """WAL for concurrent readers, enforced foreign keys, and `BEGIN IMMEDIATE` for every
+    transaction, so a writer takes the write lock up front (one writer at a time, no
+    upgrade deadlocks), as the SQLAlchemy docs recommend for pysqlite/aiosqlite."""
+
+    @sa.event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<unparseable database url>"

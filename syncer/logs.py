@@ -1,0 +1,70 @@
+"""structlog set-up: JSON lines off a terminal, readable console lines on one; secrets redacted.
+
+Every event goes to stderr. `configure(secrets=[token])` installs a processor that replaces
+any occurrence of a secret in any value (messages, exceptions, tracebacks) with `***`, and
+drops keys that only ever hold credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any, Literal
+
+import structlog
+
+REDACTED = "***"
+_SECRET_KEYS = frozenset({"token", "authorization", "password"})
+
+
+class Redactor:
+    """A structlog processor that removes secrets from every value, nested ones included."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self.secrets = tuple(s for s in secrets if s)
+
+    def scrub(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in self.secrets:
+                value = value.replace(secret, REDACTED)
+            return value
+        if isinstance(value, dict):
+            return {k: REDACTED if str(k).lower() in _SECRET_KEYS else self.scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self.scrub(v) for v in value)
+        if isinstance(value, BaseException):
+            return self.scrub(repr(value))
+        return value
+
+    def __call__(self, logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        return {k: REDACTED if k.lower() in _SECRET_KEYS else self.scrub(v) for k, v in event.items()}
+
+
+def configure(
+    *, log_format: Literal["json", "console"] | None = None, secrets: Iterable[str] = (), level: int = logging.INFO
+) -> None:
+    fmt = log_format or ("console" if sys.stderr.isatty() else "json")
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    if fmt == "json":
+        processors += [structlog.processors.format_exc_info, Redactor(secrets), structlog.processors.JSONRenderer()]
+    else:
+        processors += [
+            structlog.processors.format_exc_info,
+            Redactor(secrets),
+            structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()),
+        ]
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str = "syncer") -> Any:
+    return structlog.get_logger(name)

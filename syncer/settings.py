@@ -1,0 +1,78 @@
+"""Frozen run settings: command-line options over `SYNCER_*` environment variables over defaults.
+
+`load_settings(**options)` takes the options the user gave on the command line (None = not
+given) and raises `ConfigError` with one line naming the option and what to fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from syncer.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///./syncer.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SYNCER_", frozen=True, extra="forbid")
+
+    gateway_url: str | None = None
+    token: SecretStr | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    concurrency: int = Field(default=32, ge=1, le=1024)
+    rate: float = Field(default=20.0, ge=0)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    timeout: float = Field(default=30.0, gt=0, le=600)
+    batch_size: int = Field(default=200, ge=1, le=10_000)
+    limit: int | None = Field(default=None, ge=1)
+    max_runtime: float | None = Field(default=None, gt=0)
+    failed_out: Path | None = None
+    log_format: Literal["json", "console"] | None = None
+    progress: bool | None = None
+    shutdown_grace: float = Field(default=25.0, ge=0)
+    lease_seconds: float = Field(default=120.0, gt=0)
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _gateway_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgres:", "postgresql+asyncpg:")):
+            raise ValueError("must be sqlite:///PATH or postgresql://USER@HOST/DB")
+        return value
+
+    @property
+    def token_value(self) -> str | None:
+        return self.token.get_secret_value() if self.token else None
+
+    def require_gateway(self) -> str:
+        if not self.gateway_url:
+            raise ConfigError("--gateway-url (or SYNCER_GATEWAY_URL) is required, e.g. https://host/api/v1")
+        return self.gateway_url
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def load_settings(**options: Any) -> Settings:
+    given = {key: value for key, value in options.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        source = _option(name) if name in given else f"SYNCER_{name.upper()}"
+        raise ConfigError(f"{source}: {first['msg']}") from None

@@ -1,0 +1,218 @@
+"""The only module that runs SQL against the warehouse tables (the queue has `queue_store.py`).
+
+`Store.write(bundles)` applies the contract's upsert rules to one batch in one transaction:
+a session, its charging periods and its raw document change together, and only when the
+incoming `last_updated` is strictly newer; locations, evses and connectors each change under
+their own version guard. The outcome of every id is reported back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from syncer import schema
+from syncer.database import create_engine, redact_url
+from syncer.errors import DatabaseUnavailable
+from syncer.rows import SessionBundle
+from syncer.summary import Failure, Outcome, RunSummary
+from syncer.upsert import (
+    CONNECTORS,
+    EVSES,
+    LOCATIONS,
+    PERIODS,
+    RAW,
+    SESSIONS,
+    newest_by_key,
+    params,
+    plain_upsert,
+    versioned_upsert,
+)
+
+_CHUNK = 5_000  # ids per IN (…) list: far below SQLite's and asyncpg's parameter limits
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+
+
+def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        return cls(create_engine(url), url)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def schema_version(self) -> int | None:
+        """The recorded schema version, or None when `syncer migrate` never ran here."""
+        try:
+            async with self.engine.connect() as conn:
+                if not await conn.run_sync(lambda c: sa.inspect(c).has_table("syncer_schema")):
+                    return None
+                return await conn.scalar(sa.select(sa.func.max(schema.SchemaVersion.version)))  # type: ignore[arg-type]
+        except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+            raise DatabaseUnavailable(
+                f"cannot reach the database at {redact_url(self.url)}: {type(error).__name__}: "
+                f"{str(error).splitlines()[0] if str(error) else ''}"
+            ) from None
+
+    # -- sessions -------------------------------------------------------------------------
+
+    async def write(
+        self, bundles: Sequence[SessionBundle], *, now: datetime, force: bool = False
+    ) -> dict[str, Outcome]:
+        """Upsert one batch; returns the outcome of every distinct id in it."""
+        merged = newest_by_key(bundles, ("id",), "last_updated")
+        for attempt in range(1, 6):
+            try:
+                async with self.engine.begin() as conn:
+                    return await self._write(conn, merged, now, force)
+            except sa.exc.DBAPIError as error:
+                if attempt == 5 or _sqlstate(error) not in _RETRYABLE_SQLSTATES:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _write(
+        self, conn: AsyncConnection, merged: list[SessionBundle], now: datetime, force: bool
+    ) -> dict[str, Outcome]:
+        stored = await self._versions(conn, [b.id for b in merged])
+        outcomes: dict[str, Outcome] = {}
+        candidates = []
+        for bundle in merged:
+            outcome = _classify(bundle.last_updated, stored.get(bundle.id), force)
+            outcomes[bundle.id] = outcome
+            if outcome in (Outcome.INSERTED, Outcome.UPDATED):
+                candidates.append(bundle)
+        if candidates:
+            written = await self._write_sessions(conn, candidates, now, force)
+            lost = [b for b in candidates if b.id not in written]
+            if lost:  # a concurrent writer got there first: classify against what it stored
+                again = await self._versions(conn, [b.id for b in lost])
+                for bundle in lost:
+                    outcomes[bundle.id] = _classify(bundle.last_updated, again.get(bundle.id), False)
+        await self._write_places(conn, merged, now, force)
+        return outcomes
+
+    async def _versions(self, conn: AsyncConnection, ids: Sequence[str]) -> dict[str, datetime]:
+        found: dict[str, datetime] = {}
+        for part in chunks(ids):
+            result = await conn.execute(
+                sa.select(SESSIONS.c.id, SESSIONS.c.last_updated).where(SESSIONS.c.id.in_(part))
+            )
+            found.update({row.id: row.last_updated for row in result})
+        return found
+
+    async def _write_sessions(
+        self, conn: AsyncConnection, bundles: list[SessionBundle], now: datetime, force: bool
+    ) -> set[str]:
+        stmt = versioned_upsert(self.dialect, SESSIONS, ("id",), "last_updated", force=force)
+        result = await conn.execute(
+            stmt.returning(SESSIONS.c.id), params([b.session for b in bundles], synced_at=now)
+        )
+        written = set(result.scalars().all())
+        if not written:
+            return written
+        ids = sorted(written)
+        for part in chunks(ids):
+            await conn.execute(sa.delete(PERIODS).where(PERIODS.c.session_id.in_(part)))
+        mine = [b for b in bundles if b.id in written]
+        periods = [p for b in mine for p in b.periods]
+        if periods:
+            await conn.execute(sa.insert(PERIODS), params(periods))
+        await conn.execute(plain_upsert(self.dialect, RAW, ("id",)), params([b.raw for b in mine], fetched_at=now))
+        return written
+
+    async def _write_places(
+        self, conn: AsyncConnection, bundles: list[SessionBundle], now: datetime, force: bool
+    ) -> None:
+        locations = newest_by_key(
+            (b.location for b in bundles if b.location), ("location_id",), "last_modified_date"
+        )
+        evses = newest_by_key((e for b in bundles for e in b.evses), ("location_id", "uid"), "last_updated")
+        connectors = newest_by_key(
+            (c for b in bundles for c in b.connectors), ("location_id", "evse_uid", "id"), "last_updated"
+        )
+        for table, rows, key, version in (
+            (LOCATIONS, locations, ("location_id",), "last_modified_date"),
+            (EVSES, evses, ("location_id", "uid"), "last_updated"),
+            (CONNECTORS, connectors, ("location_id", "evse_uid", "id"), "last_updated"),
+        ):
+            if rows:
+                stmt = versioned_upsert(self.dialect, table, key, version, force=force)
+                await conn.execute(stmt, params(rows, synced_at=now))
+
+    async def raw_documents(self, page_size: int = 500) -> AsyncIterator[list[tuple[str, str]]]:
+        """Every stored raw document, a page at a time in id order (for `syncer reprocess`)."""
+        after = ""
+        while True:
+            async with self.engine.connect() as conn:
+                result = await conn.execute(
+                    sa.select(RAW.c.id, RAW.c.document).where(RAW.c.id > after).order_by(RAW.c.id).limit(page_size)
+                )
+                page = [(row.id, row.document) for row in result]
+            if not page:
+                return
+            yield page
+            after = page[-1][0]
+
+    # -- run bookkeeping ------------------------------------------------------------------
+
+    async def record_failures(self, run_id: str, failures: Sequence[Failure], *, at: datetime) -> None:
+        if not failures:
+            return
+        table = schema.SyncFailure.__table__  # type: ignore[attr-defined]
+        rows = [
+            {"id": f.id, "run_id": run_id, "kind": f.kind, "http_status": f.http_status, "message": f.message, "at": at}
+            for f in failures
+        ]
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.insert(table), rows)
+
+    async def start_run(self, run_id: str, source: str, started_at: datetime) -> None:
+        table = schema.SyncRun.__table__  # type: ignore[attr-defined]
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.insert(table).values(run_id=run_id, source=source, started_at=started_at, status="running")
+            )
+
+    async def finish_run(
+        self, run_id: str, summary: RunSummary, *, status: str, exit_code: int, finished_at: datetime
+    ) -> None:
+        table = schema.SyncRun.__table__  # type: ignore[attr-defined]
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(table)
+                .where(table.c.run_id == run_id)
+                .values(status=status, exit_code=exit_code, finished_at=finished_at, **summary.as_dict())
+            )
+
+
+def _classify(incoming: datetime, stored: datetime | None, force: bool) -> Outcome:
+    if stored is None:
+        return Outcome.INSERTED
+    if incoming > stored or (force and incoming == stored):
+        return Outcome.UPDATED
+    return Outcome.UNCHANGED if incoming == stored else Outcome.STALE
+
+
+def _sqlstate(error: sa.exc.DBAPIError) -> str | None:
+    original = getattr(error, "orig", None)
+    return getattr(original, "sqlstate", None) or getattr(getattr(original, "__cause__", None), "sqlstate", None)
