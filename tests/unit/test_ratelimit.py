@@ -1,0 +1,270 @@
+"""The shared rate limiter on a virtual clock (no real waiting), and Retry-After parsing."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from syncer.ratelimit import MAX_PAUSE, RateLimiter, default_burst, parse_retry_after
+
+
+class VirtualTime:
+    """A fake clock for many tasks: sleepers are woken in time order once every task is blocked."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+        self._waiters: list[tuple[float, int, anyio.Event]] = []
+        self._seq = itertools.count()
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        event = anyio.Event()
+        heapq.heappush(self._waiters, (self.now + max(seconds, 0.0), next(self._seq), event))
+        await event.wait()
+
+    def limiter(self, rate: float, burst: int | None = None) -> RateLimiter:
+        return RateLimiter(rate, burst, clock=self.clock, sleep=self.sleep)
+
+    async def run(self, *tasks: Callable[[], Awaitable[None]]) -> None:
+        finished = 0
+
+        async def wrapped(task: Callable[[], Awaitable[None]]) -> None:
+            nonlocal finished
+            await task()
+            finished += 1
+
+        async with anyio.create_task_group() as group:
+            for task in tasks:
+                group.start_soon(wrapped, task)
+            while True:
+                for _ in range(20):  # let every runnable task reach its next sleep
+                    await anyio.lowlevel.checkpoint()
+                if finished == len(tasks):
+                    return
+                assert self._waiters, "deadlock: tasks blocked with no sleeper to wake"
+                when, _, event = heapq.heappop(self._waiters)
+                self.now = max(self.now, when)
+                event.set()
+
+
+def acquirers(
+    limiter: RateLimiter, vt: VirtualTime, n: int, log: list[float]
+) -> list[Callable[[], Awaitable[None]]]:
+    async def one() -> None:
+        await limiter.acquire()
+        log.append(vt.now)
+
+    return [one] * n
+
+
+@pytest.mark.parametrize(("n", "rate", "burst"), [(10, 5.0, 1), (25, 10.0, 5), (100, 50.0, 10), (3, 1.0, 5)])
+async def test_sequential_acquires_take_n_minus_burst_over_rate(n: int, rate: float, burst: int) -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(rate, burst)
+
+    async def loop() -> None:
+        for _ in range(n):
+            await limiter.acquire()
+
+    await vt.run(loop)
+    assert vt.now == pytest.approx(max(0, n - burst) / rate)
+
+
+async def test_concurrent_waiters_leave_one_by_one_without_stampede() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(10.0, burst=1)
+    log: list[float] = []
+    await vt.run(*acquirers(limiter, vt, 10, log))
+    assert log == pytest.approx([i / 10 for i in range(10)])
+    assert len(vt.sleeps) == 9  # each waiter slept exactly once: no wake-all-and-retry
+
+
+async def test_rate_holds_over_every_window() -> None:
+    vt = VirtualTime()
+    rate, burst = 20.0, 3
+    limiter = vt.limiter(rate, burst)
+    log: list[float] = []
+    await vt.run(*acquirers(limiter, vt, 200, log))
+    assert len(log) == 200
+    for i, start in enumerate(log):
+        for window in (0.5, 1.0, 2.5):
+            in_window = sum(1 for t in log[i:] if t < start + window - 1e-9)
+            assert in_window <= burst + rate * window + 1e-6
+
+
+async def test_idle_limiter_refills_its_burst() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(10.0, burst=3)
+    log: list[float] = []
+    await vt.run(*acquirers(limiter, vt, 3, log))
+    vt.now = 100.0
+    await vt.run(*acquirers(limiter, vt, 3, log))
+    assert log == [0.0, 0.0, 0.0, 100.0, 100.0, 100.0]
+
+
+async def test_pause_blocks_every_acquirer_then_resumes_at_the_steady_rate() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(10.0, burst=5)
+    limiter.pause(2.0)
+    assert limiter.paused_until == 2.0
+    log: list[float] = []
+    await vt.run(*acquirers(limiter, vt, 4, log))
+    # no burst after a pause: one at 2.0, then one every 0.1 s
+    assert log == pytest.approx([2.0, 2.1, 2.2, 2.3])
+
+
+async def test_pause_during_a_wait_holds_tasks_already_sleeping() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(1.0, burst=1)
+    log: list[float] = []
+
+    async def pauser() -> None:
+        await vt.sleep(0.5)
+        limiter.pause(10.0)  # tasks holding slots at 1 s, 2 s, 3 s must not go before 10.5
+
+    await vt.run(pauser, *acquirers(limiter, vt, 4, log))
+    assert log[0] == 0.0
+    assert all(t >= 10.5 for t in log[1:])
+    assert log[1:] == pytest.approx([10.5, 11.5, 12.5])
+
+
+async def test_pause_applies_even_when_unlimited() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(0)
+    limiter.pause(3.0)
+    log: list[float] = []
+    await vt.run(*acquirers(limiter, vt, 5, log))
+    assert log == [3.0] * 5
+
+
+async def test_unlimited_returns_at_once() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(0)
+
+    async def loop() -> None:
+        for _ in range(1000):
+            await limiter.acquire()
+
+    await vt.run(loop)
+    assert vt.sleeps == []
+    assert vt.now == 0.0
+
+
+def test_pause_is_capped() -> None:
+    vt = VirtualTime()
+    vt.now = 50.0
+    limiter = vt.limiter(5.0)
+    limiter.pause(10_000.0)
+    assert limiter.paused_until == 50.0 + MAX_PAUSE
+    assert MAX_PAUSE == 300.0
+
+
+def test_later_pause_extends_and_earlier_one_does_not_shorten() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(5.0)
+    limiter.pause(10.0)
+    limiter.pause(30.0)
+    assert limiter.paused_until == 30.0
+    limiter.pause(5.0)
+    assert limiter.paused_until == 30.0
+    vt.now = 28.0
+    limiter.pause(5.0)
+    assert limiter.paused_until == 33.0
+
+
+@pytest.mark.parametrize("seconds", [0.0, -5.0, math.nan])
+def test_meaningless_pause_is_ignored(seconds: float) -> None:
+    limiter = VirtualTime().limiter(5.0)
+    limiter.pause(seconds)
+    assert limiter.paused_until == -math.inf
+
+
+async def test_cancelled_waiter_gives_its_slot_back() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(1.0, burst=1)
+    await limiter.acquire()  # takes the t=0 slot
+    async with anyio.create_task_group() as group:
+        group.start_soon(limiter.acquire)  # reserves t=1 and sleeps
+        for _ in range(5):
+            await anyio.lowlevel.checkpoint()
+        group.cancel_scope.cancel()
+    log: list[float] = []
+    vt.now = 0.0
+    await vt.run(*acquirers(limiter, vt, 1, log))
+    assert log == [1.0]  # the cancelled reservation did not push us to t=2
+
+
+def test_default_burst_is_a_tenth_of_a_second() -> None:
+    assert default_burst(0) == 1
+    assert default_burst(5) == 1
+    assert default_burst(100) == 10
+    assert RateLimiter(250).burst == 25
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst", "match"),
+    [(-1.0, None, "rate"), (math.inf, None, "rate"), (math.nan, None, "rate"), (10.0, 0, "burst")],
+)
+def test_invalid_settings_rejected(rate: float, burst: int | None, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        RateLimiter(rate, burst)
+
+
+async def test_real_clock_and_sleep_by_default() -> None:
+    limiter = RateLimiter(100.0, burst=1)
+    started = time.monotonic()
+    for _ in range(6):
+        await limiter.acquire()
+    elapsed = time.monotonic() - started
+    assert 0.045 <= elapsed < 1.0
+
+
+NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def http_date(moment: datetime) -> str:
+    return moment.strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("120", 120.0),
+        ("0", 0.0),
+        (" 7 ", 7.0),
+        ("1.5", 1.5),
+        ("-5", 0.0),  # negative: retry now
+        ("100000", MAX_PAUSE),  # capped
+        (http_date(NOW + timedelta(seconds=90)), 90.0),
+        (http_date(NOW - timedelta(hours=1)), 0.0),  # in the past
+        (http_date(NOW + timedelta(days=2)), MAX_PAUSE),
+        ("Wed, 01 Jan 2025 12:01:00 -0000", 60.0),  # "-0000": no zone information; taken as UTC
+        (None, None),
+        ("", None),
+        ("soon", None),
+        ("nan", None),
+        ("inf", None),
+        ("1e3", None),
+        ("Wed, 99 Jan 2025 12:00:00 GMT", None),
+        ("12 seconds", None),
+    ],
+)
+def test_parse_retry_after(value: str | None, expected: float | None) -> None:
+    assert parse_retry_after(value, NOW) == expected
+
+
+def test_parse_retry_after_with_naive_now() -> None:
+    naive = NOW.replace(tzinfo=None)
+    assert parse_retry_after(http_date(NOW + timedelta(seconds=30)), naive) == 30.0
