@@ -6,14 +6,14 @@ The vendor's hub codes (see DOMAIN.md), not OCPI's own meanings:
     2002  unauthorized           -> CredentialsRejected (the run stops, exit 3)
     2003  not found              -> PermanentError(kind="not_found")
     2004  rate limited           -> TransientError(kind="rate_limited_2004")
-    other, missing or not an int -> PermanentError(kind="gateway_status"), code in the message
+    other, missing or not an int -> DocumentError(kind="gateway_status"), code in the message
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from syncer.errors import CredentialsRejected, PermanentError, TransientError
+from syncer.errors import CredentialsRejected, DocumentError, PermanentError, TransientError
 
 SUCCESS: Final = 1000
 UNAUTHORIZED: Final = 2002
@@ -44,4 +44,4 @@ def check_status(code: object, message: object) -> None:
         raise CredentialsRejected(detail)
     if is_int and code == NOT_FOUND:
         raise PermanentError(detail, kind="not_found")
-    raise PermanentError(detail, kind="gateway_status")
+    raise DocumentError(detail, kind="gateway_status")

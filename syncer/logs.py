@@ -30,7 +30,9 @@ class Redactor:
                 value = value.replace(secret, REDACTED)
             return value
         if isinstance(value, dict):
-            return {k: REDACTED if str(k).lower() in _SECRET_KEYS else self.scrub(v) for k, v in value.items()}
+            return {
+                k: REDACTED if str(k).lower() in _SECRET_KEYS else self.scrub(v) for k, v in value.items()
+            }
         if isinstance(value, list | tuple):
             return type(value)(self.scrub(v) for v in value)
         if isinstance(value, BaseException):
@@ -42,7 +44,10 @@ class Redactor:
 
 
 def configure(
-    *, log_format: Literal["json", "console"] | None = None, secrets: Iterable[str] = (), level: int = logging.INFO
+    *,
+    log_format: Literal["json", "console"] | None = None,
+    secrets: Iterable[str] = (),
+    level: int = logging.INFO,
 ) -> None:
     fmt = log_format or ("console" if sys.stderr.isatty() else "json")
     processors: list[Any] = [
@@ -51,7 +56,11 @@ def configure(
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     if fmt == "json":
-        processors += [structlog.processors.format_exc_info, Redactor(secrets), structlog.processors.JSONRenderer()]
+        processors += [
+            structlog.processors.format_exc_info,
+            Redactor(secrets),
+            structlog.processors.JSONRenderer(),
+        ]
     else:
         processors += [
             structlog.processors.format_exc_info,

@@ -36,7 +36,8 @@ async def migrate(store: Store) -> tuple[int, int]:
     before = await store.schema_version()
     if before is not None and before > schema.SCHEMA_VERSION:
         raise DatabaseUnavailable(
-            f"the database schema is version {before}, newer than this syncer ({schema.SCHEMA_VERSION}): upgrade syncer"
+            f"the database schema is version {before}, newer than this syncer "
+            f"({schema.SCHEMA_VERSION}): upgrade syncer"
         )
     if before == schema.SCHEMA_VERSION:
         return before, before

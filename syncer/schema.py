@@ -88,6 +88,10 @@ class _Jsonb(sa.types.UserDefinedType[str]):
     def get_col_spec(self, **kw: Any) -> str:
         return "JSONB"
 
+    def column_expression(self, colexpr: Any) -> Any:
+        """Read jsonb as its text, so numbers stay exact (a JSON codec would make floats)."""
+        return sa.cast(colexpr, sa.Text())
+
 
 class JsonDocument(sa.types.TypeDecorator[str]):
     """jsonb on PostgreSQL, text on SQLite; bound and read as JSON text (numbers exact)."""

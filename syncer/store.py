@@ -67,8 +67,8 @@ class Store:
             async with self.engine.connect() as conn:
                 if not await conn.run_sync(lambda c: sa.inspect(c).has_table("syncer_schema")):
                     return None
-                return await conn.scalar(sa.select(sa.func.max(schema.SchemaVersion.version)))  # type: ignore[arg-type]
-        except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+                return await conn.scalar(sa.select(sa.func.max(schema.SchemaVersion.version)))
+        except (OSError, sa.exc.DBAPIError) as error:
             raise DatabaseUnavailable(
                 f"cannot reach the database at {redact_url(self.url)}: {type(error).__name__}: "
                 f"{str(error).splitlines()[0] if str(error) else ''}"
@@ -137,7 +137,9 @@ class Store:
         periods = [p for b in mine for p in b.periods]
         if periods:
             await conn.execute(sa.insert(PERIODS), params(periods))
-        await conn.execute(plain_upsert(self.dialect, RAW, ("id",)), params([b.raw for b in mine], fetched_at=now))
+        await conn.execute(
+            plain_upsert(self.dialect, RAW, ("id",)), params([b.raw for b in mine], fetched_at=now)
+        )
         return written
 
     async def _write_places(
@@ -165,7 +167,10 @@ class Store:
         while True:
             async with self.engine.connect() as conn:
                 result = await conn.execute(
-                    sa.select(RAW.c.id, RAW.c.document).where(RAW.c.id > after).order_by(RAW.c.id).limit(page_size)
+                    sa.select(RAW.c.id, RAW.c.document)
+                    .where(RAW.c.id > after)
+                    .order_by(RAW.c.id)
+                    .limit(page_size)
                 )
                 page = [(row.id, row.document) for row in result]
             if not page:
@@ -180,7 +185,14 @@ class Store:
             return
         table = schema.SyncFailure.__table__  # type: ignore[attr-defined]
         rows = [
-            {"id": f.id, "run_id": run_id, "kind": f.kind, "http_status": f.http_status, "message": f.message, "at": at}
+            {
+                "id": f.id,
+                "run_id": run_id,
+                "kind": f.kind,
+                "http_status": f.http_status,
+                "message": f.message,
+                "at": at,
+            }
             for f in failures
         ]
         async with self.engine.begin() as conn:
@@ -215,4 +227,6 @@ def _classify(incoming: datetime, stored: datetime | None, force: bool) -> Outco
 
 def _sqlstate(error: sa.exc.DBAPIError) -> str | None:
     original = getattr(error, "orig", None)
-    return getattr(original, "sqlstate", None) or getattr(getattr(original, "__cause__", None), "sqlstate", None)
+    return getattr(original, "sqlstate", None) or getattr(
+        getattr(original, "__cause__", None), "sqlstate", None
+    )

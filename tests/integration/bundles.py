@@ -31,8 +31,14 @@ def bundle(
 ) -> SessionBundle:
     lu = at(version)
     session = SessionRow(
-        id=id, last_updated=lu, location_id=location, kwh=Decimal(kwh), total_cost=Decimal("1.71"),
-        status="COMPLETED", currency="INR", start_datetime=at(-10),
+        id=id,
+        last_updated=lu,
+        location_id=location,
+        kwh=Decimal(kwh),
+        total_cost=Decimal("1.71"),
+        status="COMPLETED",
+        currency="INR",
+        start_datetime=at(-10),
     )
     rows = tuple(
         PeriodRow(id, i, d, at(-10 + i), "ENERGY" if d == 0 else "TIME", Decimal(f"0.00{i + 1}"))
@@ -43,12 +49,20 @@ def bundle(
     loc = None
     if location:
         lv = at(location_version) if location_version is not None else None
-        loc = LocationRow(location_id=location, name=f"Lab {location_version} ", latitude=Decimal("12.87667"),
-                          last_modified_date=lv)
-        evses = tuple(EvseRow(location, uid, capabilities=("RFID_READER",), last_updated=lv) for uid in evse_uids)
-        connectors = tuple(ConnectorRow(location, uid, "1", voltage=Decimal(230), last_updated=lv) for uid in evse_uids)
+        loc = LocationRow(
+            location_id=location,
+            name=f"Lab {location_version} ",
+            latitude=Decimal("12.87667"),
+            last_modified_date=lv,
+        )
+        evses = tuple(
+            EvseRow(location, uid, capabilities=("RFID_READER",), last_updated=lv) for uid in evse_uids
+        )
+        connectors = tuple(
+            ConnectorRow(location, uid, "1", voltage=Decimal(230), last_updated=lv) for uid in evse_uids
+        )
     del place
-    raw = RawRow(id, '{"id": "%s", "kwh": %s}' % (id, kwh), lu)
+    raw = RawRow(id, f'{{"id": "{id}", "kwh": {kwh}}}', lu)
     return SessionBundle(session, raw, rows, loc, evses, connectors)
 
 

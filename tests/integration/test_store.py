@@ -27,7 +27,7 @@ async def store(database_url: str) -> AsyncIterator[Store]:
 
 async def count(store: Store, table: str, where: str = "") -> int:
     async with store.engine.connect() as conn:
-        return int(await conn.scalar(sa.text(f"SELECT count(*) FROM {table} {where}")) or 0)  # noqa: S608
+        return int(await conn.scalar(sa.text(f"SELECT count(*) FROM {table} {where}")) or 0)
 
 
 async def test_new_sessions_are_inserted_with_all_their_rows(store: Store) -> None:
@@ -73,7 +73,9 @@ async def test_a_newer_document_replaces_the_periods_whole(store: Store) -> None
 
 
 async def test_duplicates_in_one_batch_are_merged_newest_wins(store: Store) -> None:
-    outcomes = await store.write([bundle("a", 1, kwh="1"), bundle("a", 3, kwh="3"), bundle("a", 2, kwh="2")], now=NOW)
+    outcomes = await store.write(
+        [bundle("a", 1, kwh="1"), bundle("a", 3, kwh="3"), bundle("a", 2, kwh="2")], now=NOW
+    )
     assert outcomes == {"a": Outcome.INSERTED}
     async with store.engine.connect() as conn:
         kwh = await conn.scalar(sa.select(schema.Session.kwh))  # type: ignore[arg-type]
@@ -142,8 +144,14 @@ async def test_failures_and_runs_are_recorded(store: Store) -> None:
     summary = RunSummary(requested=3, fetched=2, inserted=2, failed=1, duration_s=2.0)
     await store.finish_run("r1", summary, status="failed", exit_code=1, finished_at=LATER)
     async with store.engine.connect() as conn:
-        run = (await conn.execute(sa.text("SELECT status, exit_code, requested, inserted, failed FROM sync_runs"))).one()
-        failure = (await conn.execute(sa.text("SELECT id, run_id, kind, http_status FROM sync_failures"))).one()
+        run = (
+            await conn.execute(
+                sa.text("SELECT status, exit_code, requested, inserted, failed FROM sync_runs")
+            )
+        ).one()
+        failure = (
+            await conn.execute(sa.text("SELECT id, run_id, kind, http_status FROM sync_failures"))
+        ).one()
     assert tuple(run) == ("failed", 1, 3, 2, 1)
     assert tuple(failure) == ("x", "r1", "http_503", 503)
 

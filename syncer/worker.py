@@ -1,0 +1,270 @@
+"""The composition root: wires a source, the gateway client and the store into one run.
+
+    ids ──▶ [producer] ──(bounded)──▶ [N fetchers] ──(bounded)──▶ [writer: batches] ──▶ store
+
+Memory stays flat: both queues are bounded, and nothing holds all ids or all documents.
+Stopping (SIGTERM/SIGINT, `--max-runtime`, `--limit`) closes the producer at once; the
+fetchers finish what they hold and the writer commits it, within `--shutdown-grace`; past
+that, in-flight work is cancelled and rolled back (never half-written).
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any
+
+import anyio
+import sqlalchemy as sa
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from syncer import retry
+from syncer.client import GatewayClient
+from syncer.errors import CredentialsRejected, DatabaseUnavailable
+from syncer.fetch import fetch_bundle
+from syncer.logs import get_logger
+from syncer.migrate import ensure_schema
+from syncer.ratelimit import RateLimiter
+from syncer.rows import SessionBundle
+from syncer.settings import Settings
+from syncer.sources import SourceId, file_ids
+from syncer.store import Store
+from syncer.summary import Failure, Outcome, RunSummary
+
+BATCH_WAIT_S = 1.0
+EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+log = get_logger("syncer.worker")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Run:
+    """One run's state: the summary, the failures not yet recorded, how it is stopping."""
+
+    settings: Settings
+    store: Store
+    client: GatewayClient
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    summary: RunSummary = field(default_factory=RunSummary)
+    pending_failures: list[Failure] = field(default_factory=list)
+    stop: anyio.Event = field(default_factory=anyio.Event)
+    signal_received: int | None = None
+    failed_out: IO[str] | None = None
+
+    @property
+    def policy(self) -> retry.RetryPolicy:
+        return retry.RetryPolicy(max_attempts=self.settings.max_attempts)
+
+    def fail(self, failure: Failure) -> None:
+        if failure.kind == "not_found":
+            self.summary.add(Outcome.NOT_FOUND)
+        else:
+            self.summary.add(Outcome.FAILED)
+            log.warning(
+                "id.failed",
+                id=failure.id,
+                kind=failure.kind,
+                http_status=failure.http_status,
+                message=failure.message,
+            )
+            if self.failed_out and failure.kind != "invalid_id":
+                self.failed_out.write(failure.id + "\n")
+        self.pending_failures.append(failure)
+
+    async def flush_failures(self) -> None:
+        failures, self.pending_failures = self.pending_failures, []
+        await self.store.record_failures(self.run_id, failures, at=now())
+
+    # -- the pipeline -----------------------------------------------------------------------
+
+    async def produce(self, source: AsyncIterator[SourceId], send: ObjectSendStream[str]) -> None:
+        limit = self.settings.limit or math.inf
+        async with send:
+            async for item in source:
+                if self.stop.is_set():
+                    break
+                self.summary.requested += 1
+                if not item.valid:
+                    self.fail(Failure(item.id, "invalid_id", f"line {item.line}: not 1-64 of [A-Za-z0-9._-]"))
+                else:
+                    await send.send(item.id)
+                if self.summary.requested >= limit:
+                    break
+
+    async def fetch(self, ids: ObjectReceiveStream[str], out: ObjectSendStream[SessionBundle]) -> None:
+        async with ids, out:
+            async for id in ids:
+                result = await fetch_bundle(self.client, id, self.policy, self.summary)
+                if isinstance(result, Failure):
+                    self.fail(result)
+                else:
+                    await out.send(result)
+
+    async def write(self, bundles: ObjectReceiveStream[SessionBundle]) -> None:
+        batch: list[SessionBundle] = []
+        first_at = 0.0
+        async with bundles:
+            while True:
+                wait = max(0.0, first_at + BATCH_WAIT_S - time.monotonic()) if batch else math.inf
+                item = None
+                with anyio.move_on_after(wait):
+                    try:
+                        item = await bundles.receive()
+                    except anyio.EndOfStream:
+                        break
+                if item is not None:
+                    if not batch:
+                        first_at = time.monotonic()
+                    batch.append(item)
+                if batch and (item is None or len(batch) >= self.settings.batch_size):
+                    await self.commit(batch)
+                    batch = []
+        if batch:
+            await self.commit(batch)
+
+    async def commit(self, batch: list[SessionBundle]) -> None:
+        try:
+            outcomes = await self.store.write(batch, now=now())
+        except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+            raise DatabaseUnavailable(f"lost the database: {type(error).__name__}") from None
+        except sa.exc.DBAPIError:
+            outcomes = await self.commit_one_by_one(batch)
+        for outcome in outcomes.values():
+            self.summary.add(outcome)
+        await self.flush_failures()
+
+    async def commit_one_by_one(self, batch: list[SessionBundle]) -> dict[str, Outcome]:
+        """A batch the database refused: find the one bad document, keep all the others."""
+        outcomes: dict[str, Outcome] = {}
+        for bundle in batch:
+            try:
+                outcomes.update(await self.store.write([bundle], now=now()))
+            except sa.exc.DBAPIError as error:
+                message = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
+                self.fail(Failure(bundle.id, "write_error", message[:500]))
+        return outcomes
+
+    async def pipeline(self, source: AsyncIterator[SourceId]) -> None:
+        concurrency = self.settings.concurrency
+        id_send, id_recv = anyio.create_memory_object_stream[str](concurrency)
+        out_send, out_recv = anyio.create_memory_object_stream[SessionBundle](self.settings.batch_size * 2)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self.produce, source, id_send)
+            async with id_recv, out_send:
+                for _ in range(concurrency):
+                    tg.start_soon(self.fetch, id_recv.clone(), out_send.clone())
+            tg.start_soon(self.write, out_recv)
+
+    async def watch(self, scope: anyio.CancelScope) -> None:
+        """Stop on SIGTERM/SIGINT or at --max-runtime; cancel in-flight work after the grace."""
+        async with anyio.create_task_group() as tg:
+            if self.settings.max_runtime:
+                tg.start_soon(self._stop_after, self.settings.max_runtime)
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    if self.signal_received is not None:  # a second signal: stop now
+                        scope.cancel()
+                        return
+                    self.signal_received = signum
+                    log.warning(
+                        "run.stopping",
+                        signal=signal.Signals(signum).name,
+                        grace_s=self.settings.shutdown_grace,
+                    )
+                    self.stop.set()
+                    tg.start_soon(self._cancel_after, scope, self.settings.shutdown_grace)
+
+    async def _stop_after(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+        log.info("run.max_runtime_reached", max_runtime_s=seconds)
+        self.stop.set()
+
+    @staticmethod
+    async def _cancel_after(scope: anyio.CancelScope, seconds: float) -> None:
+        await anyio.sleep(seconds)
+        scope.cancel()
+
+    async def execute(self, source: AsyncIterator[SourceId], source_name: str) -> int:
+        started, clock = now(), time.monotonic()
+        await self.store.start_run(self.run_id, source_name, started)
+        status, code = "ok", 0
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self.watch, tg.cancel_scope)
+                await self.pipeline(source)
+                tg.cancel_scope.cancel()
+        except* CredentialsRejected as group:
+            log.error("run.credentials_rejected", message=str(group.exceptions[0]))
+            status, code = "credentials_rejected", 3
+        self.summary.duration_s = time.monotonic() - clock
+        if code == 0:
+            code = self.summary.exit_code()
+            status = "failed" if code else "ok"
+        if self.signal_received is not None:
+            status, code = "interrupted", EXIT_INTERRUPTED[signal.Signals(self.signal_received)]
+        with anyio.CancelScope(shield=True):
+            await self.flush_failures()
+            await self.store.finish_run(
+                self.run_id, self.summary, status=status, exit_code=code, finished_at=now()
+            )
+        log.info(
+            "run.finished",
+            run_id=self.run_id,
+            source=source_name,
+            status=status,
+            exit_code=code,
+            **self.summary.as_dict(),
+        )
+        return code
+
+
+async def open_store(settings: Settings) -> Store:
+    store = Store.open(settings.database_url)
+    try:
+        await ensure_schema(store)
+    except BaseException:
+        await store.close()
+        raise
+    return store
+
+
+def open_client(settings: Settings, **overrides: Any) -> GatewayClient:
+    limiter = RateLimiter(settings.rate)
+    return GatewayClient(
+        settings.require_gateway(),
+        settings.token_value,
+        limiter=limiter,
+        timeout=settings.timeout,
+        max_connections=settings.concurrency,
+        **overrides,
+    )
+
+
+async def run_file(settings: Settings, ids: str, **client_overrides: Any) -> int:
+    """`syncer run --ids FILE|-`: returns the exit code."""
+    return await run_ids(settings, file_ids(ids), **client_overrides)
+
+
+async def run_ids(settings: Settings, source: AsyncIterator[SourceId], **client_overrides: Any) -> int:
+    """Sync the ids a source yields; returns the exit code."""
+    client = open_client(settings, **client_overrides)
+    async with client, await open_store(settings) as store:
+        run = Run(settings, store, client)
+        failed_out = settings.failed_out.open("w", encoding="utf-8") if settings.failed_out else None
+        try:
+            run.failed_out = failed_out
+            return await run.execute(source, "file")
+        finally:
+            if failed_out:
+                failed_out.close()
+            with suppress(Exception):
+                await source.aclose()  # type: ignore[attr-defined]

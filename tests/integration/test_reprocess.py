@@ -1,0 +1,41 @@
+"""`syncer reprocess` rebuilds the flat tables from raw_sessions alone, on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from syncer.flatten import flatten_body
+from syncer.reprocess import reprocess
+from syncer.sandbox.generate import session_body
+from syncer.store import Store
+from tests.integration.bundles import dump
+
+
+async def test_reprocess_restores_damaged_flat_rows(database_url: str) -> None:
+    ids = [f"rp-{i:03d}" for i in range(30)]
+    bundles = [flatten_body(session_body(i, 0, 0, 50), requested_id=i) for i in ids]
+    async with Store.open(database_url) as store:
+        await store.write(bundles, now=datetime(2026, 1, 1, tzinfo=UTC))
+        good = await dump(store)
+        async with store.engine.begin() as conn:  # a "flattening bug": wrong numbers, lost periods
+            await conn.execute(sa.text("UPDATE sessions SET kwh = NULL, status = 'WRONG'"))
+            await conn.execute(sa.text("DELETE FROM charging_periods WHERE period_index > 0"))
+        assert await reprocess(store, page_size=7) == 0
+        repaired = await dump(store)
+    assert repaired["charging_periods"] == good["charging_periods"]
+    for table in ("sessions", "raw_sessions"):  # all but synced_at / fetched_at (the last column)
+        assert [r[:-1] for r in repaired[table]] == [r[:-1] for r in good[table]]
+
+
+async def test_reprocess_records_a_document_it_cannot_read(database_url: str) -> None:
+    async with Store.open(database_url) as store:
+        await store.write([flatten_body(session_body("ok-1", 0, 0, 50), requested_id="ok-1")],
+                          now=datetime(2026, 1, 1, tzinfo=UTC))
+        async with store.engine.begin() as conn:
+            await conn.execute(sa.text("""UPDATE raw_sessions SET document = '{"id": "ok-1"}'"""))
+        assert await reprocess(store) == 1
+        async with store.engine.connect() as conn:
+            kind = await conn.scalar(sa.text("SELECT kind FROM sync_failures WHERE id = 'ok-1'"))
+    assert kind == "bad_last_updated"

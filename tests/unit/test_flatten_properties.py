@@ -1,0 +1,230 @@
+"""Properties: whatever the gateway sends, flatten_body raises DocumentError or returns rows the
+tables accept (keys present and lower case, UTC timestamps, finite decimals, unique keys)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from syncer.documents import ERROR_KINDS, dumps_exact
+from syncer.errors import DocumentError
+from syncer.flatten import flatten_body
+from syncer.rows import SessionBundle
+from tests.unit.docs_factory import DELETE, SEED_ID, body_with_data, encode, patched, seed_data, seed_envelope
+
+FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _paths(node: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    steps = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    found = []
+    for step, child in steps:
+        found.append((*prefix, step))
+        found.extend(_paths(child, (*prefix, step)))
+    return found
+
+
+SEED_PATHS = _paths(seed_data())
+# Keys the random documents draw from: the sample's own field names and the OCPI 2.2 aliases.
+FIELD_NAMES = sorted(
+    {p[-1] for p in SEED_PATHS if isinstance(p[-1], str)}
+    | {"start_date_time", "end_date_time", "evse_uid", "connector_id", "max_voltage", "maxElectricPower"}
+)
+
+offsets = st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m)))
+timestamps = st.builds(
+    lambda moment, z: moment.isoformat().replace("+00:00", "Z" if z else "+00:00"),
+    st.datetimes(
+        min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.none() | offsets
+    ),
+    st.booleans(),
+)
+decimals = st.decimals(allow_nan=False, allow_infinity=False)
+scalars = st.one_of(
+    st.none(),
+    st.just(""),
+    st.booleans(),
+    st.integers(),
+    decimals,
+    decimals.map(str),  # numbers as text, some with huge exponents
+    st.text(max_size=12),
+    st.sampled_from(
+        ["NaN", "Infinity", " 1.5 ", "1_000", "true", "FALSE", "0x10", "AMP03*1", SEED_ID.upper()]
+    ),
+    timestamps,
+)
+json_values = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=4), children, max_size=4)
+    ),
+    max_leaves=8,
+)
+
+
+# Small key spaces, so that ids repeat and differ only in case: the duplicate rules get exercised.
+connectors = st.fixed_dictionaries(
+    {"id": st.sampled_from(["1", "X", "x", None, ""])},
+    optional={"voltage": scalars, "standard": scalars, "last_updated": timestamps | scalars},
+)
+evses = st.fixed_dictionaries(
+    {"uid": st.sampled_from(["A", "a", "B", None, ""]), "id": st.sampled_from(["G1", "g1", None])},
+    optional={
+        "connectors": st.lists(connectors, max_size=4) | scalars,
+        "last_updated": timestamps | scalars,
+        "capabilities": st.lists(scalars, max_size=3) | scalars,
+        "coordinates": st.fixed_dictionaries({"latitude": scalars, "longitude": scalars}) | scalars,
+    },
+)
+locations = st.fixed_dictionaries(
+    {"location_id": st.sampled_from(["L1", "l1", None, ""]), "evses": st.lists(evses, max_size=5)},
+    optional={"last_modified_date": timestamps | scalars, "publish": scalars, "rating": scalars},
+)
+# Replacements: junk of any shape, or the values the vendor really sends for "nothing".
+replacements = st.one_of(json_values, st.sampled_from([None, "", [], {}]), timestamps)
+
+
+@st.composite
+def mutated_bodies(draw: st.DrawFn) -> bytes:
+    """The sample with random fields replaced, removed, re-cased or duplicated."""
+    data = seed_data()
+    if draw(st.booleans()):
+        data["location"]["evses"] = draw(st.lists(evses, max_size=5))
+    for path in draw(st.lists(st.sampled_from(SEED_PATHS), max_size=6)):
+        dotted = ".".join(str(step) for step in path)
+        action = draw(st.sampled_from(["set", "set", "delete", "upper", "duplicate"]))
+        try:
+            *parents, last = path
+            node: Any = data
+            for step in parents:
+                node = node[step]
+            current = node[last]
+            if action == "set":
+                patched(data, {dotted: draw(replacements)})
+            elif action == "delete":
+                patched(data, {dotted: DELETE})
+            elif action == "upper" and isinstance(current, str):
+                node[last] = current.upper()
+            elif action == "duplicate" and isinstance(node, list):
+                node.append(json.loads(dumps_exact(current), parse_float=Decimal))
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier change removed or replaced this path
+    envelope = seed_envelope()
+    envelope["data"] = data
+    return encode(envelope)
+
+
+requested_ids = st.sampled_from([SEED_ID, SEED_ID, SEED_ID, SEED_ID.upper(), "0" * 32])
+
+
+@FAST
+@given(raw=mutated_bodies(), requested_id=requested_ids)
+def test_mutated_samples_flatten_or_raise_document_error(raw: bytes, requested_id: str) -> None:
+    check(raw, requested_id)
+
+
+@FAST
+@given(
+    data=st.dictionaries(st.sampled_from(FIELD_NAMES) | st.text(max_size=4), json_values, max_size=10),
+    version=timestamps,
+    location=locations | json_values,
+    with_id=st.sampled_from([True, True, True, False]),
+)
+def test_random_documents_flatten_or_raise_document_error(
+    data: dict[str, Any], version: str, location: Any, with_id: bool
+) -> None:
+    data.update(last_updated=version, location=location)
+    if with_id:
+        data["id"] = SEED_ID
+    check(body_with_data(data), SEED_ID)
+
+
+@FAST
+@given(raw=st.binary(max_size=200) | json_values.map(encode))
+def test_arbitrary_bodies_raise_only_document_error(raw: bytes) -> None:
+    check(raw, SEED_ID)
+
+
+def outcome(raw: bytes, requested_id: str) -> SessionBundle | DocumentError:
+    try:
+        return flatten_body(raw, requested_id)
+    except DocumentError as error:  # anything else fails the test
+        return error
+
+
+def check(raw: bytes, requested_id: str) -> None:
+    result = outcome(raw, requested_id)
+    if isinstance(result, DocumentError):
+        event(f"DocumentError {result.kind}")
+        assert result.kind in ERROR_KINDS
+        assert len(str(result)) < 300
+    else:
+        event(f"rows, location: {result.location is not None}")
+        check_rows(result, raw, requested_id)
+
+
+def check_rows(result: SessionBundle, raw: bytes, requested_id: str) -> None:
+    session = result.session
+    assert session.id == requested_id.lower()
+    assert session.last_updated.tzinfo is UTC
+    for row in (session, result.raw, result.location, *result.periods, *result.evses, *result.connectors):
+        if row is not None:
+            check_values(row)
+    for key in (session.location_id, session.evse_uid, session.connector_id):
+        assert key is None or key == key.lower()
+
+    period_keys = [(p.session_id, p.period_index, p.dimension_index) for p in result.periods]
+    assert len(set(period_keys)) == len(period_keys)
+    assert all(sid == session.id and i >= 0 and j >= 0 for sid, i, j in period_keys)
+
+    location = result.location
+    if location is None:
+        assert result.evses == ()
+        assert result.connectors == ()
+    else:
+        assert location.location_id
+        assert location.location_id == location.location_id.lower()
+        assert location.gateway_id is None or location.gateway_id == location.gateway_id.lower()
+    evse_keys = [(e.location_id, e.uid) for e in result.evses]
+    assert len(set(evse_keys)) == len(evse_keys)
+    for evse in result.evses:
+        assert location is not None
+        assert evse.location_id == location.location_id
+        assert evse.uid
+        assert evse.uid == evse.uid.lower()
+        assert evse.gateway_id is None or evse.gateway_id == evse.gateway_id.lower()
+        assert evse.capabilities is None or all(isinstance(c, str) and c for c in evse.capabilities)
+    connector_keys = [(c.location_id, c.evse_uid, c.id) for c in result.connectors]
+    assert len(set(connector_keys)) == len(connector_keys)
+    for location_id, evse_uid, connector_id in connector_keys:
+        assert (location_id, evse_uid) in evse_keys
+        assert connector_id
+        assert connector_id == connector_id.lower()
+
+    assert result.raw.id == session.id
+    assert result.raw.last_updated == session.last_updated
+    sent = json.loads(raw.decode("utf-8-sig"), parse_float=Decimal)["data"]
+    assert json.loads(result.raw.document, parse_float=Decimal) == sent
+
+
+def check_values(row: Any) -> None:
+    """Every column of a row: aware UTC datetimes, finite decimals, no empty strings."""
+    for column in dataclasses.fields(row):
+        value = getattr(row, column.name)
+        if isinstance(value, datetime):
+            assert value.tzinfo is UTC, column.name
+        elif isinstance(value, Decimal):
+            assert value.is_finite(), column.name
+        elif isinstance(value, str):
+            assert value != "" or column.name == "document", column.name
+            assert "\x00" not in value, column.name
+            value.encode("utf-8")  # no lone surrogates
+        else:
+            assert value is None or isinstance(value, (bool, int, tuple)), column.name

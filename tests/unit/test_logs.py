@@ -1,0 +1,45 @@
+"""Secrets never reach a log line, whatever carries them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import structlog
+
+from syncer import logs
+
+SECRET = "tok-9f8e7d6c5b4a"  # noqa: S105
+
+
+def test_redactor_scrubs_nested_values_and_secret_keys() -> None:
+    redact = logs.Redactor([SECRET])
+    event = {
+        "event": f"boom Bearer {SECRET}",
+        "token": "anything",
+        "Authorization": "Bearer x",
+        "nested": {"headers": [f"Authorization: Bearer {SECRET}"], "password": "p"},
+        "error": ValueError(f"bad {SECRET}"),
+    }
+    out = redact(None, "info", event)
+    text = json.dumps(out, default=str)
+    assert SECRET not in text
+    assert out["token"] == out["Authorization"] == logs.REDACTED
+    assert out["nested"]["password"] == logs.REDACTED
+    assert "boom Bearer ***" == out["event"]
+
+
+def test_json_lines_on_stderr_without_the_token(capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure(log_format="json", secrets=[SECRET])
+    try:
+        try:
+            raise RuntimeError(f"failed with {SECRET}")
+        except RuntimeError:
+            logs.get_logger().exception("it.failed", url=f"https://x/?t={SECRET}")
+    finally:
+        structlog.reset_defaults()
+    err = capsys.readouterr().err
+    assert SECRET not in err
+    line = json.loads(err.strip().splitlines()[-1])
+    assert line["event"] == "it.failed"
+    assert "***" in line["exception"]
