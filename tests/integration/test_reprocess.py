@@ -31,8 +31,10 @@ async def test_reprocess_restores_damaged_flat_rows(database_url: str) -> None:
 
 async def test_reprocess_records_a_document_it_cannot_read(database_url: str) -> None:
     async with Store.open(database_url) as store:
-        await store.write([flatten_body(session_body("ok-1", 0, 0, 50), requested_id="ok-1")],
-                          now=datetime(2026, 1, 1, tzinfo=UTC))
+        await store.write(
+            [flatten_body(session_body("ok-1", 0, 0, 50), requested_id="ok-1")],
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+        )
         async with store.engine.begin() as conn:
             await conn.execute(sa.text("""UPDATE raw_sessions SET document = '{"id": "ok-1"}'"""))
         assert await reprocess(store) == 1

@@ -9,7 +9,7 @@ import structlog
 
 from syncer import logs
 
-SECRET = "tok-9f8e7d6c5b4a"  # noqa: S105
+SECRET = "tok-9f8e7d6c5b4a"
 
 
 def test_redactor_scrubs_nested_values_and_secret_keys() -> None:
@@ -26,7 +26,7 @@ def test_redactor_scrubs_nested_values_and_secret_keys() -> None:
     assert SECRET not in text
     assert out["token"] == out["Authorization"] == logs.REDACTED
     assert out["nested"]["password"] == logs.REDACTED
-    assert "boom Bearer ***" == out["event"]
+    assert out["event"] == "boom Bearer ***"
 
 
 def test_json_lines_on_stderr_without_the_token(capsys: pytest.CaptureFixture[str]) -> None:

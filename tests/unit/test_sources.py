@@ -27,7 +27,17 @@ async def test_blank_lines_comments_case_and_duplicates(tmp_path: Path) -> None:
 
 async def test_invalid_ids_are_flagged_not_dropped(tmp_path: Path) -> None:
     path = tmp_path / "ids.txt"
-    hostile = ["../x", "a/b", "%2e%2e", "?q=1", "has space", "x" * 65, "ctl\x01", "'; DROP TABLE sessions;--", ".."]
+    hostile = [
+        "../x",
+        "a/b",
+        "%2e%2e",
+        "?q=1",
+        "has space",
+        "x" * 65,
+        "ctl\x01",
+        "'; DROP TABLE sessions;--",
+        "..",
+    ]
     path.write_text("\n".join(["ok", *hostile]) + "\n")
     got = await collect(str(path))
     assert got[0] == SourceId("ok", line=1)
