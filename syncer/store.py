@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -35,6 +35,18 @@ from syncer.upsert import (
 
 _CHUNK = 5_000  # ids per IN (…) list: far below SQLite's and asyncpg's parameter limits
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+
+
+class Fence(Protocol):
+    """What the queue adds to a write: lease checks and `done`, inside the same transaction."""
+
+    async def keep(self, conn: AsyncConnection, ids: Sequence[str], now: datetime) -> set[str]:
+        """The ids whose lease this worker still holds (their queue rows locked until commit)."""
+        ...
+
+    async def complete(self, conn: AsyncConnection, ids: Sequence[str], now: datetime) -> None:
+        """Mark these ids done."""
+        ...
 
 
 def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -77,14 +89,28 @@ class Store:
     # -- sessions -------------------------------------------------------------------------
 
     async def write(
-        self, bundles: Sequence[SessionBundle], *, now: datetime, force: bool = False
+        self,
+        bundles: Sequence[SessionBundle],
+        *,
+        now: datetime,
+        force: bool = False,
+        fence: Fence | None = None,
     ) -> dict[str, Outcome]:
-        """Upsert one batch; returns the outcome of every distinct id in it."""
+        """Upsert one batch in one transaction; returns the outcome of every id written.
+
+        With a `fence` (the queue), only the ids whose lease is still ours are written, and
+        their queue rows are marked done in the same transaction; the others are left out of
+        the result (another worker owns them now)."""
         merged = newest_by_key(bundles, ("id",), "last_updated")
         for attempt in range(1, 6):
             try:
                 async with self.engine.begin() as conn:
-                    return await self._write(conn, merged, now, force)
+                    if fence is None:
+                        return await self._write(conn, merged, now, force)
+                    owned = await fence.keep(conn, [b.id for b in merged], now)
+                    outcomes = await self._write(conn, [b for b in merged if b.id in owned], now, force)
+                    await fence.complete(conn, sorted(outcomes), now)
+                    return outcomes
             except sa.exc.DBAPIError as error:
                 if attempt == 5 or _sqlstate(error) not in _RETRYABLE_SQLSTATES:
                     raise
@@ -93,6 +119,8 @@ class Store:
     async def _write(
         self, conn: AsyncConnection, merged: list[SessionBundle], now: datetime, force: bool
     ) -> dict[str, Outcome]:
+        if not merged:
+            return {}
         stored = await self._versions(conn, [b.id for b in merged])
         outcomes: dict[str, Outcome] = {}
         candidates = []
