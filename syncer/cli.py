@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import anyio
 import click
 import typer
+from sqlalchemy import exc as sa_exc
 
 from syncer.errors import ConfigError, CredentialsRejected, DatabaseUnavailable, SyncerError
 from syncer.settings import Settings, load_settings
@@ -71,6 +72,12 @@ Progress = Annotated[
     bool | None,
     typer.Option("--progress/--no-progress", help="Progress bar (terminal only) [env SYNCER_PROGRESS]"),
 ]
+LeaseSeconds = Annotated[
+    float | None,
+    typer.Option(
+        help="Queue lease; heartbeats extend it while working (default 120) [env SYNCER_LEASE_SECONDS]"
+    ),
+]
 ShutdownGrace = Annotated[
     float | None,
     typer.Option(
@@ -87,7 +94,7 @@ def _settings(**options: Any) -> Settings:
     return settings
 
 
-def _run(main: Callable[[], Coroutine[Any, Any, int | None]]) -> None:
+def run_async(main: Callable[[], Coroutine[Any, Any, int | None]]) -> None:
     code = anyio.run(main) or 0
     raise typer.Exit(code)
 
@@ -107,7 +114,7 @@ def migrate(database_url: DatabaseUrl = None, log_format: LogFormat = None) -> N
         get_logger().info("migrate.done", version_before=before, version=after)
         return 0
 
-    _run(main)
+    run_async(main)
 
 
 @app.command()
@@ -128,6 +135,7 @@ def run(
     log_format: LogFormat = None,
     progress: Progress = None,
     shutdown_grace: ShutdownGrace = None,
+    lease_seconds: LeaseSeconds = None,
 ) -> None:
     """Sync the sessions named in a file (--ids) or queued in sync_queue (--queue)."""
     if (ids is None) == (not queue):
@@ -147,18 +155,42 @@ def run(
         log_format=log_format,
         progress=progress,
         shutdown_grace=shutdown_grace,
+        lease_seconds=lease_seconds,
     )
     settings.require_gateway()
-    if queue:
-        raise ConfigError("--queue is not available in this release yet; use --ids")
-    assert ids is not None
 
     async def main() -> int:
-        from syncer.worker import run_file
+        from syncer.worker import run_file, run_queue
 
-        return await run_file(settings, ids)
+        return await run_queue(settings) if ids is None else await run_file(settings, ids)
 
-    _run(main)
+    run_async(main)
+
+
+@app.command()
+def enqueue(
+    ids: Annotated[str, typer.Argument(help="File of ids, one per line, or - for stdin")],
+    database_url: DatabaseUrl = None,
+    log_format: LogFormat = None,
+) -> None:
+    """Add ids to sync_queue (pending ids are not duplicated; done and failed ids are re-queued)."""
+    settings = _settings(database_url=database_url, log_format=log_format)
+
+    async def main() -> int:
+        from syncer.queue_cli import enqueue as do_enqueue
+
+        return await do_enqueue(settings, ids)
+
+    run_async(main)
+
+
+def _register_queue() -> None:
+    from syncer.queue_cli import queue_app
+
+    app.add_typer(queue_app, name="queue")
+
+
+_register_queue()
 
 
 @app.command()
@@ -173,7 +205,7 @@ def reprocess(database_url: DatabaseUrl = None, log_format: LogFormat = None) ->
         async with await open_store(settings) as store:
             return await do_reprocess(store)
 
-    _run(main)
+    run_async(main)
 
 
 @app.command()
@@ -225,7 +257,7 @@ def demo(
 
         return await run_demo(settings, sessions)
 
-    _run(main)
+    run_async(main)
 
 
 def _fail(code: int, message: str) -> None:
@@ -251,6 +283,9 @@ def main(argv: list[str] | None = None) -> None:
         _fail(3, str(error))
     except SyncerError as error:
         _fail(1, str(error))
+    except sa_exc.SQLAlchemyError as error:
+        first = str(error.orig if isinstance(error, sa_exc.DBAPIError) else error).strip().splitlines()
+        _fail(2, f"database error: {type(error).__name__}: {first[0] if first else ''}")
     except KeyboardInterrupt:
         _fail(130, "interrupted")
     sys.exit(code if isinstance(code, int) else 0)

@@ -22,12 +22,13 @@ def async_url(url: str) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
+    """`hide_parameters`: bound values (ids, documents) never appear in error messages."""
     full = async_url(url)
     if full.startswith("sqlite"):
-        engine = create_async_engine(full, connect_args={"timeout": 60})
+        engine = create_async_engine(full, connect_args={"timeout": 60}, hide_parameters=True)
         _sqlite_setup(engine)
         return engine
-    return create_async_engine(full, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+    return create_async_engine(full, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
 
 
 def _sqlite_setup(engine: AsyncEngine) -> None:

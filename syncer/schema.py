@@ -222,7 +222,10 @@ class RawSession(SQLModel, table=True):
 
 class SyncQueue(SQLModel, table=True):
     __tablename__ = "sync_queue"
-    __table_args__ = (sa.Index("sync_queue_claim", "status", "available_at"),)
+    __table_args__ = (
+        sa.Index("sync_queue_claim", "status", "available_at"),
+        sa.Index("sync_queue_lease", "lease_token"),
+    )
     id: str = Field(primary_key=True)
     status: str = Field(default="pending")
     attempts: int = Field(default=0)
@@ -230,6 +233,7 @@ class SyncQueue(SQLModel, table=True):
     leased_until: datetime | None = _ts()
     lease_token: str | None = None
     last_error: str | None = None
+    last_error_kind: str | None = None
     enqueued_at: datetime | None = _ts()
     updated_at: datetime | None = _ts()
 
@@ -261,6 +265,8 @@ class SyncRun(SQLModel, table=True):
     stale: int = 0
     not_found: int = 0
     failed: int = 0
+    deferred: int = 0
+    lease_lost: int = 0
     retries: int = 0
     duration_s: float | None = None
     sessions_per_s: float | None = None

@@ -14,6 +14,7 @@ class Outcome(StrEnum):
     STALE = "stale"
     NOT_FOUND = "not_found"
     FAILED = "failed"
+    DEFERRED = "deferred"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,10 @@ class RunSummary:
     stale: int = 0
     not_found: int = 0
     failed: int = 0
+    deferred: int = 0
+    """Queue only: ids that failed transiently and went back to `pending` with a later `available_at`."""
+    lease_lost: int = 0
+    """Queue only: fetched ids not written because another worker had reclaimed them."""
     retries: int = 0
     duration_s: float = 0.0
 

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 import anyio
@@ -30,11 +30,13 @@ from syncer.errors import CredentialsRejected, DatabaseUnavailable
 from syncer.fetch import fetch_bundle
 from syncer.logs import get_logger
 from syncer.migrate import ensure_schema
+from syncer.queue_store import Queue
+from syncer.queue_worker import QueueLease
 from syncer.ratelimit import RateLimiter
 from syncer.rows import SessionBundle
 from syncer.settings import Settings
 from syncer.sources import SourceId, file_ids
-from syncer.store import Store
+from syncer.store import Fence, Store
 from syncer.summary import Failure, Outcome, RunSummary
 
 BATCH_WAIT_S = 1.0
@@ -59,13 +61,27 @@ class Run:
     stop: anyio.Event = field(default_factory=anyio.Event)
     signal_received: int | None = None
     failed_out: IO[str] | None = None
+    queue: QueueLease | None = None
 
     @property
     def policy(self) -> retry.RetryPolicy:
-        return retry.RetryPolicy(max_attempts=self.settings.max_attempts)
+        # From the queue, each claim is one attempt: a transient failure goes back to the
+        # queue with a backoff instead of holding a lease while it waits.
+        return retry.RetryPolicy(max_attempts=1 if self.queue else self.settings.max_attempts)
+
+    @property
+    def fence(self) -> Fence | None:
+        return self.queue.fence if self.queue else None
 
     def fail(self, failure: Failure) -> None:
-        if failure.kind == "not_found":
+        self.pending_failures.append(failure)
+        if not self.queue:
+            self.count_failure(failure, deferred=False)
+
+    def count_failure(self, failure: Failure, *, deferred: bool) -> None:
+        if deferred:
+            self.summary.add(Outcome.DEFERRED)
+        elif failure.kind == "not_found":
             self.summary.add(Outcome.NOT_FOUND)
         else:
             self.summary.add(Outcome.FAILED)
@@ -78,10 +94,13 @@ class Run:
             )
             if self.failed_out and failure.kind != "invalid_id":
                 self.failed_out.write(failure.id + "\n")
-        self.pending_failures.append(failure)
 
     async def flush_failures(self) -> None:
         failures, self.pending_failures = self.pending_failures, []
+        if self.queue:
+            deferred = await self.queue.settle(failures)
+            for failure in failures:
+                self.count_failure(failure, deferred=failure.id in deferred)
         await self.store.record_failures(self.run_id, failures, at=now())
 
     # -- the pipeline -----------------------------------------------------------------------
@@ -93,7 +112,9 @@ class Run:
                 if self.stop.is_set():
                     break
                 self.summary.requested += 1
-                if not item.valid:
+                if not item.valid and self.queue:
+                    self.fail(Failure(item.id, "attempts_exhausted", "lease expired on every attempt"))
+                elif not item.valid:
                     self.fail(Failure(item.id, "invalid_id", f"line {item.line}: not 1-64 of [A-Za-z0-9._-]"))
                 else:
                     await send.send(item.id)
@@ -114,7 +135,7 @@ class Run:
         first_at = 0.0
         async with bundles:
             while True:
-                wait = max(0.0, first_at + BATCH_WAIT_S - time.monotonic()) if batch else math.inf
+                wait = max(0.0, first_at + BATCH_WAIT_S - time.monotonic()) if batch else BATCH_WAIT_S
                 item = None
                 with anyio.move_on_after(wait):
                     try:
@@ -128,18 +149,24 @@ class Run:
                 if batch and (item is None or len(batch) >= self.settings.batch_size):
                     await self.commit(batch)
                     batch = []
+                elif item is None and self.pending_failures:
+                    await self.flush_failures()
         if batch:
             await self.commit(batch)
 
     async def commit(self, batch: list[SessionBundle]) -> None:
         try:
-            outcomes = await self.store.write(batch, now=now())
+            outcomes = await self.store.write(batch, now=now(), fence=self.fence)
         except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
             raise DatabaseUnavailable(f"lost the database: {type(error).__name__}") from None
         except sa.exc.DBAPIError:
             outcomes = await self.commit_one_by_one(batch)
         for outcome in outcomes.values():
             self.summary.add(outcome)
+        lost = {b.id for b in batch} - outcomes.keys() - {f.id for f in self.pending_failures}
+        if lost:
+            self.summary.lease_lost += len(lost)
+            log.warning("queue.lease_lost", ids=len(lost), example=min(lost))
         await self.flush_failures()
 
     async def commit_one_by_one(self, batch: list[SessionBundle]) -> dict[str, Outcome]:
@@ -147,7 +174,7 @@ class Run:
         outcomes: dict[str, Outcome] = {}
         for bundle in batch:
             try:
-                outcomes.update(await self.store.write([bundle], now=now()))
+                outcomes.update(await self.store.write([bundle], now=now(), fence=self.fence))
             except sa.exc.DBAPIError as error:
                 message = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
                 self.fail(Failure(bundle.id, "write_error", message[:500]))
@@ -169,6 +196,8 @@ class Run:
         async with anyio.create_task_group() as tg:
             if self.settings.max_runtime:
                 tg.start_soon(self._stop_after, self.settings.max_runtime)
+            if self.queue:
+                tg.start_soon(self.queue.heartbeat)
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                 async for signum in signals:
                     if self.signal_received is not None:  # a second signal: stop now
@@ -213,6 +242,8 @@ class Run:
             status, code = "interrupted", EXIT_INTERRUPTED[signal.Signals(self.signal_received)]
         with anyio.CancelScope(shield=True):
             await self.flush_failures()
+            if self.queue:
+                await self.queue.release()
             await self.store.finish_run(
                 self.run_id, self.summary, status=status, exit_code=code, finished_at=now()
             )
@@ -252,6 +283,20 @@ def open_client(settings: Settings, **overrides: Any) -> GatewayClient:
 async def run_file(settings: Settings, ids: str, **client_overrides: Any) -> int:
     """`syncer run --ids FILE|-`: returns the exit code."""
     return await run_ids(settings, file_ids(ids), **client_overrides)
+
+
+async def run_queue(settings: Settings, **client_overrides: Any) -> int:
+    """`syncer run --queue`: drain `sync_queue` (burst mode); returns the exit code."""
+    client = open_client(settings, **client_overrides)
+    async with client, await open_store(settings) as store:
+        lease = QueueLease(
+            Queue(store),
+            lease=timedelta(seconds=settings.lease_seconds),
+            max_attempts=settings.max_attempts,
+            claim_size=max(settings.concurrency, min(settings.batch_size, 4 * settings.concurrency)),
+        )
+        run = Run(settings, store, client, queue=lease)
+        return await run.execute(lease.ids(run.stop, settings.limit), "queue")
 
 
 async def run_ids(settings: Settings, source: AsyncIterator[SourceId], **client_overrides: Any) -> int:
