@@ -40,6 +40,7 @@ from syncer.store import Fence, Store
 from syncer.summary import Failure, Outcome, RunSummary
 
 BATCH_WAIT_S = 1.0
+QUEUE_QUICK_TRIES = 3
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 log = get_logger("syncer.worker")
 
@@ -65,9 +66,12 @@ class Run:
 
     @property
     def policy(self) -> retry.RetryPolicy:
-        # From the queue, each claim is one attempt: a transient failure goes back to the
-        # queue with a backoff instead of holding a lease while it waits.
-        return retry.RetryPolicy(max_attempts=1 if self.queue else self.settings.max_attempts)
+        if self.queue:
+            # From the queue, a claim retries a transient error a few times quickly (a dropped
+            # keep-alive connection, a blip); past that the id goes back to the queue with a
+            # backoff instead of holding its lease while it waits.
+            return retry.RetryPolicy(max_attempts=QUEUE_QUICK_TRIES, cap=5.0)
+        return retry.RetryPolicy(max_attempts=self.settings.max_attempts)
 
     @property
     def fence(self) -> Fence | None:
@@ -234,6 +238,10 @@ class Run:
         except* CredentialsRejected as group:
             log.error("run.credentials_rejected", message=str(group.exceptions[0]))
             status, code = "credentials_rejected", 3
+        with anyio.CancelScope(shield=True):
+            await self.flush_failures()  # before the exit code: queue failures count when settled
+            if self.queue:
+                await self.queue.release()
         self.summary.duration_s = time.monotonic() - clock
         if code == 0:
             code = self.summary.exit_code()
@@ -241,9 +249,6 @@ class Run:
         if self.signal_received is not None:
             status, code = "interrupted", EXIT_INTERRUPTED[signal.Signals(self.signal_received)]
         with anyio.CancelScope(shield=True):
-            await self.flush_failures()
-            if self.queue:
-                await self.queue.release()
             await self.store.finish_run(
                 self.run_id, self.summary, status=status, exit_code=code, finished_at=now()
             )
