@@ -59,7 +59,7 @@ def test_file_run_stops_cleanly_on_a_signal(sqlite_url: str, tmp_path: Path, sig
         wait_for(lambda: (scalar(sqlite_url, "SELECT count(*) FROM sessions") or 0) >= 10)
         started = time.monotonic()
         proc.send_signal(signum)
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
     assert proc.returncode == code
     assert time.monotonic() - started < 7
     summary = summary_of(err)
