@@ -24,7 +24,7 @@ import anyio
 import sqlalchemy as sa
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from syncer import retry
+from syncer import progress, retry
 from syncer.client import GatewayClient
 from syncer.errors import CredentialsRejected, DatabaseUnavailable
 from syncer.fetch import fetch_bundle
@@ -202,6 +202,8 @@ class Run:
                 tg.start_soon(self._stop_after, self.settings.max_runtime)
             if self.queue:
                 tg.start_soon(self.queue.heartbeat)
+            if progress.wanted(self.settings.progress):
+                tg.start_soon(progress.show, self.summary)
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                 async for signum in signals:
                     if self.signal_received is not None:  # a second signal: stop now
