@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
-import click
 import typer
 from sqlalchemy import exc as sa_exc
+from typer._click.exceptions import UsageError  # Typer vendors Click; its errors live here
 
 from syncer.errors import ConfigError, CredentialsRejected, DatabaseUnavailable, SyncerError
 from syncer.settings import Settings, load_settings
@@ -158,6 +158,8 @@ def run(
         lease_seconds=lease_seconds,
     )
     settings.require_gateway()
+    if ids not in (None, "-") and not Path(str(ids)).is_file():  # before the database or the gateway
+        raise ConfigError(f"--ids: no such file: {ids}")
 
     async def main() -> int:
         from syncer.worker import run_file, run_queue
@@ -270,12 +272,12 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="syncer", standalone_mode=False)
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         sys.exit(done.exit_code)
-    except click.UsageError as error:
+    except UsageError as error:
         where = f" ({error.ctx.command_path})" if error.ctx else ""
         _fail(2, f"{error.format_message()}{where}")
-    except click.Abort:
+    except typer.Abort:
         _fail(130, "aborted")
     except (ConfigError, DatabaseUnavailable) as error:
         _fail(2, str(error))

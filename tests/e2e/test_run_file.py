@@ -135,11 +135,25 @@ def test_wrong_token_stops_the_run_with_exit_3(sqlite_url: str, tmp_path: Path) 
     assert result.summary["fetched"] == 0
 
 
-def test_bad_option_exits_2_with_one_line() -> None:
-    result = syncer("run", "--ids", "-", "--gateway-url", "http://127.0.0.1:9", "--rate", "-5")
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (("run", "--ids", "-", "--gateway-url", "http://127.0.0.1:9", "--rate", "-5"), "--rate"),
+        (("run", "--ids", "-", "--gateway-url", "http://127.0.0.1:9", "--rate", "abc"), "--rate"),
+        (("run", "--ids", "-", "--gateway-url", "ftp://x"), "--gateway-url"),
+        (("run", "--ids", "nope.txt", "--gateway-url", "http://127.0.0.1:9"), "--ids"),
+        (("run", "--queue", "--ids", "-", "--gateway-url", "http://127.0.0.1:9"), "--ids"),
+        (("run", "--ids", "-"), "--gateway-url"),
+        (("run", "--ids", "-", "--bogus"), "--bogus"),
+        (("bogus",), "bogus"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(args: tuple[str, ...], names: str) -> None:
+    result = syncer(*args)
     assert result.code == 2
-    assert result.stderr.strip().count("\n") == 0
-    assert "--rate" in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("syncer: error:")
+    assert names in result.stderr
 
 
 def test_unreachable_database_exits_2(tmp_path: Path) -> None:
