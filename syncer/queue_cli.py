@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 
+from syncer.clock import now
 from syncer.errors import ConfigError
 from syncer.logs import get_logger
 from syncer.queue_store import EnqueueCounts, Queue
@@ -31,10 +32,6 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=float(match[1]) * _UNITS[match[2]])
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 async def enqueue(settings: Settings, spec: str) -> int:
     log = get_logger("syncer.queue")
     total = EnqueueCounts(0, 0, 0)
@@ -45,7 +42,7 @@ async def enqueue(settings: Settings, spec: str) -> int:
 
         async def flush() -> None:
             nonlocal total
-            counts = await queue.enqueue(batch, _now())
+            counts = await queue.enqueue(batch, now())
             total = EnqueueCounts(
                 *(
                     a + b
@@ -90,7 +87,7 @@ def status(
 
     async def main() -> int:
         async with await open_store(settings) as store:
-            counts = await Queue(store).status(_now())
+            counts = await Queue(store).status(now())
         if as_json:
             typer.echo(json.dumps(counts))
         else:
@@ -113,7 +110,7 @@ def retry(
 
     async def main() -> int:
         async with await open_store(settings) as store:
-            count = await Queue(store).retry_failed(_now(), kind)
+            count = await Queue(store).retry_failed(now(), kind)
         typer.echo(f"requeued {count} failed ids")
         return 0
 
@@ -133,7 +130,7 @@ def prune(
 
     async def main() -> int:
         async with await open_store(settings) as store:
-            count = await Queue(store).prune(_now() - age)
+            count = await Queue(store).prune(now() - age)
         typer.echo(f"deleted {count} done ids")
         return 0
 

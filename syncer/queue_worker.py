@@ -10,20 +10,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import anyio
 
+from syncer.clock import now
 from syncer.logs import get_logger
 from syncer.queue_store import LeaseFence, Queue
 from syncer.sources import SourceId
 from syncer.summary import Failure
 
 log = get_logger("syncer.queue")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -47,7 +44,7 @@ class QueueLease:
             size = self.claim_size if limit is None else min(self.claim_size, limit - self.claimed)
             if size <= 0:
                 return
-            batch = await self.queue.claim(size, self.token, self.lease, _now())
+            batch = await self.queue.claim(size, self.token, self.lease, now())
             if not batch:
                 return
             self.claimed += len(batch)
@@ -59,15 +56,15 @@ class QueueLease:
         interval = max(0.2, self.lease.total_seconds() / 3)
         while True:
             await anyio.sleep(interval)
-            await self.queue.extend(self.token, self.lease, _now())
+            await self.queue.extend(self.token, self.lease, now())
 
     async def settle(self, failures: Sequence[Failure]) -> set[str]:
         """Write the queue state of failed ids; returns those deferred to a later attempt."""
         if not failures:
             return set()
-        return set(await self.queue.settle(self.token, failures, self.max_attempts, _now()))
+        return set(await self.queue.settle(self.token, failures, self.max_attempts, now()))
 
     async def release(self) -> None:
-        released = await self.queue.release(self.token, _now())
+        released = await self.queue.release(self.token, now())
         if released:
             log.info("queue.released", ids=released)

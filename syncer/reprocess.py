@@ -9,13 +9,13 @@ from __future__ import annotations
 import time
 import uuid
 
+from syncer.clock import now
 from syncer.documents import parse_raw
 from syncer.errors import DocumentError
 from syncer.flatten import flatten
 from syncer.logs import get_logger
 from syncer.store import Store
 from syncer.summary import Failure, Outcome, RunSummary
-from syncer.worker import now
 
 log = get_logger("syncer.reprocess")
 

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import IO, Any
 
 import anyio
@@ -26,6 +26,7 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from syncer import progress, retry
 from syncer.client import GatewayClient
+from syncer.clock import now
 from syncer.errors import CredentialsRejected, DatabaseUnavailable
 from syncer.fetch import fetch_bundle
 from syncer.logs import get_logger
@@ -43,10 +44,6 @@ BATCH_WAIT_S = 1.0
 QUEUE_QUICK_TRIES = 3
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 log = get_logger("syncer.worker")
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

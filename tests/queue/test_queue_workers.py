@@ -79,14 +79,18 @@ def stats(base_url: str) -> dict[str, Any]:
     return dict(httpx.get(f"{root}/_sandbox/stats").json())
 
 
-def worker(gateway: str, db: str, *extra: str) -> subprocess.Popen[str]:
+def worker(
+    gateway: str, db: str, *extra: str, source: tuple[str, ...] = ("--queue",), wrapper: tuple[str, ...] = ()
+) -> subprocess.Popen[str]:
+    """A `syncer run` process (the queue by default), optionally under a wrapper like unshare."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCER_")}
     args = [
+        *wrapper,
         sys.executable,
         "-m",
         "syncer",
         "run",
-        "--queue",
+        *source,
         "--gateway-url",
         gateway,
         "--database-url",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,35 +25,22 @@ from tests.queue.test_queue_workers import (
 )
 
 
-def file_worker(gateway: str, db: str, ids: Path, *extra: str) -> subprocess.Popen[str]:
-    args = [
-        sys.executable,
-        "-m",
-        "syncer",
-        "run",
-        "--ids",
-        str(ids),
-        "--gateway-url",
-        gateway,
-        "--database-url",
-        db,
-        "--rate",
-        "0",
-        "--log-format",
-        "json",
-        *extra,
-    ]
-    return subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_file_run_stops_cleanly_on_a_signal(sqlite_url: str, tmp_path: Path, signum: int, code: int) -> None:
     ids = tmp_path / "ids.txt"
     ids.write_text("\n".join(f"sig-{i:04d}" for i in range(1000)) + "\n")
     with sandbox(latency_ms=100) as url:
-        proc = file_worker(
-            url, sqlite_url, ids, "--concurrency", "4", "--batch-size", "10", "--shutdown-grace", "5"
+        proc = worker(
+            url,
+            sqlite_url,
+            "--concurrency",
+            "4",
+            "--batch-size",
+            "10",
+            "--shutdown-grace",
+            "5",
+            source=("--ids", str(ids)),
         )
         wait_for(lambda: (scalar(sqlite_url, "SELECT count(*) FROM sessions") or 0) >= 10)
         started = time.monotonic()
@@ -76,32 +62,17 @@ def test_queue_worker_as_pid_1_drains_on_sigterm(pg_url: str) -> None:
     enqueue(pg_url, [f"pid1-{i:04d}" for i in range(400)])
     with sandbox(latency_ms=100) as url:
         # as a container's entrypoint: PID 1 gets no default signal handling from the kernel
-        args = [
-            "unshare",
-            "--fork",
-            "--pid",
-            "--mount-proc",
-            sys.executable,
-            "-m",
-            "syncer",
-            "run",
-            "--queue",
-            "--gateway-url",
+        proc = worker(
             url,
-            "--database-url",
             pg_url,
-            "--rate",
-            "0",
-            "--log-format",
-            "json",
             "--concurrency",
             "4",
             "--batch-size",
             "10",
             "--shutdown-grace",
             "5",
-        ]
-        proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+            wrapper=("unshare", "--fork", "--pid", "--mount-proc"),
+        )
         wait_for(lambda: queue_counts(pg_url).get("done", 0) >= 10)
         # unshare forwards nothing: signal the namespace's PID 1 (the syncer) directly
         child = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=True)
