@@ -225,6 +225,9 @@ def simulate(
         str | None, typer.Option(envvar="SYNCER_SIMULATE_TOKEN", help="Require this bearer token")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the generated data")] = 0,
+    rate_limit_burst: Annotated[float, typer.Option(help="Bucket size before 429s (0 = rate/10)")] = 0,
+    retry_after: Annotated[int, typer.Option(help="Retry-After seconds sent with a 429")] = 1,
+    retry_after_date: Annotated[bool, typer.Option(help="Send Retry-After as an HTTP date")] = False,
 ) -> None:
     """Serve a realistic sandbox gateway (POST /_sandbox/bump?share=0.1 makes newer versions)."""
     from syncer.sandbox import SandboxConfig, serve
@@ -238,11 +241,18 @@ def simulate(
             malformed_rate=malformed_rate,
             token=token,
             seed=seed,
+            rate_limit_burst=rate_limit_burst,
+            retry_after_s=retry_after,
+            retry_after_date=retry_after_date,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    print(f"sandbox gateway on http://{host}:{port}{prefix}  (Ctrl-C to stop)", file=sys.stderr)
-    serve(config, host, port)
+    serve(
+        config,
+        host,
+        port,
+        on_ready=lambda url: print(f"sandbox gateway on {url}  (Ctrl-C to stop)", file=sys.stderr),
+    )
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +26,9 @@ def create_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
     """`hide_parameters`: bound values (ids, documents) never appear in error messages."""
     full = async_url(url)
     if full.startswith("sqlite"):
+        path = full.removeprefix("sqlite+aiosqlite:///")
+        if path and path != ":memory:" and not Path(path).parent.is_dir():
+            raise ConfigError(f"--database-url: no such directory: {Path(path).parent}")
         engine = create_async_engine(full, connect_args={"timeout": 60}, hide_parameters=True)
         _sqlite_setup(engine)
         return engine

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import anyio
 
 from syncer import retry
 from syncer.client import GatewayClient
 from syncer.errors import PermanentError, TransientError
 from syncer.flatten import flatten_body
+from syncer.gateway_status import RATE_LIMITED_KIND
+from syncer.ids import shown, valid_id
+from syncer.ratelimit import RateLimiter
 from syncer.rows import SessionBundle
 from syncer.summary import Failure, RunSummary
+
+RATE_LIMITED_PAUSE: Final = 1.0
+"""Seconds the whole process pauses on an envelope 2004, which carries no Retry-After (the
+same as for a 429 without one)."""
 
 
 async def fetch_bundle(
@@ -17,7 +26,10 @@ async def fetch_bundle(
 ) -> SessionBundle | Failure:
     """Fetch and flatten `id`, retrying transient errors with backoff. Never raises for a
     problem of this id alone: it becomes a `Failure` (kind `not_found` for a 404).
-    `CredentialsRejected` propagates: it concerns every id."""
+    `CredentialsRejected` propagates: it concerns every id.
+
+    An envelope 2004 (rate limited inside an HTTP 200) pauses the shared rate limiter, as the
+    client does for a 429: the gateway is telling the whole process to slow down."""
     attempt = 0
     while True:
         attempt += 1
@@ -26,6 +38,8 @@ async def fetch_bundle(
             summary.fetched += 1
             return flatten_body(body, requested_id=id)
         except TransientError as error:
+            if error.kind == RATE_LIMITED_KIND:
+                _limiter(client).pause(error.delay or RATE_LIMITED_PAUSE)
             delay = retry.delay_for(policy, attempt, error)
             if delay is None:
                 return Failure(
@@ -38,4 +52,13 @@ async def fetch_bundle(
             summary.retries += 1
             await anyio.sleep(delay)
         except PermanentError as error:
-            return Failure(id, error.kind, str(error), error.http_status)
+            # A source that did not check its ids (the client always does): report it safely.
+            reported = id if valid_id(id) else shown(id)
+            return Failure(reported, error.kind, str(error), error.http_status)
+
+
+def _limiter(client: GatewayClient) -> RateLimiter:
+    # The client owns the process's one limiter and pauses it on 429 itself; the envelope is
+    # only read here, after the client returned the body. (Reads the attribute until the
+    # client exposes it publicly.)
+    return client._limiter

@@ -5,7 +5,8 @@ The vendor's hub codes (see DOMAIN.md), not OCPI's own meanings:
     1000  success                -> return
     2002  unauthorized           -> CredentialsRejected (the run stops, exit 3)
     2003  not found              -> PermanentError(kind="not_found")
-    2004  rate limited           -> TransientError(kind="rate_limited_2004")
+    2004  rate limited           -> TransientError(kind="rate_limited_2004"); the caller also
+                                    pauses the shared rate limiter, as for an HTTP 429
     other, missing or not an int -> DocumentError(kind="gateway_status"), code in the message
 """
 
@@ -19,6 +20,7 @@ SUCCESS: Final = 1000
 UNAUTHORIZED: Final = 2002
 NOT_FOUND: Final = 2003
 RATE_LIMITED: Final = 2004
+RATE_LIMITED_KIND: Final = "rate_limited_2004"
 
 MAX_MESSAGE_CHARS: Final = 200
 
@@ -39,7 +41,7 @@ def check_status(code: object, message: object) -> None:
     head = f"gateway status_code {_one_line(repr(code), 40)}"
     detail = f"{head}: {shown}" if shown else head
     if is_int and code == RATE_LIMITED:
-        raise TransientError(detail, kind="rate_limited_2004")
+        raise TransientError(detail, kind=RATE_LIMITED_KIND)
     if is_int and code == UNAUTHORIZED:
         raise CredentialsRejected(detail)
     if is_int and code == NOT_FOUND:

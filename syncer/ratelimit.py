@@ -1,13 +1,21 @@
 """One rate limiter per process, shared by every task, and the `Retry-After` parser.
 
-The limiter is a token bucket scheduled the GCRA way ("virtual scheduling"): each `acquire`
-reserves the next free start time and sleeps once until it, so waiters leave one by one in
-call order instead of all waking and racing. Over any window of W seconds at most
-``burst + rate * W`` requests start.
+The limiter is a token bucket charged at the times requests really start: a request may start
+when the bucket holds a token, at most `burst` tokens are saved up, and they refill at the
+current rate. Waiters queue in call order on a lock and only the one at the head sleeps, so
+they leave one by one instead of all waking and racing. Because the bucket is charged when a
+request starts, not when a slot was booked, a stalled event loop does not make the waiters
+catch up in a burst afterwards: over ANY window of W seconds at most ``burst + rate * W``
+requests start, which is how the gateway's own bucket counts them.
 
-`pause(seconds)` (the gateway sent 429, or 503 with Retry-After) holds every acquirer, including
-those already waiting, until the pause ends. The bucket restarts empty, so traffic resumes at
-the steady rate rather than with a burst. A pause applies even when the rate is 0 (unlimited).
+`pause(seconds)` (the gateway sent 429, 503 with Retry-After, or an envelope 2004) holds every
+acquirer, including those already waiting, until the pause ends; then traffic resumes with one
+request and the steady rate, not with a burst. The first pause of an episode (one that starts
+while no pause is in force) also halves the rate, which then climbs back linearly
+(`RECOVERY_S`): additive increase, multiplicative decrease, as TCP does. So a process set above
+what the gateway allows converges on it with a few 429s instead of a few per pause, and pods
+sharing one gateway budget settle on fair shares. A pause applies even when the rate is 0
+(unlimited); the rate then stays unlimited.
 
 Clock and sleep are injectable so tests run on a fake clock without real waiting.
 """
@@ -27,12 +35,24 @@ import anyio
 MAX_PAUSE: Final = 300.0
 """The longest pause (and the longest Retry-After) honoured, in seconds."""
 
+RECOVERY_S: Final = 20.0
+"""After a slow-down the rate climbs by ``rate / RECOVERY_S`` per second: from half back to
+full in 10 s."""
+
+MIN_SHARE: Final = 1 / 16
+"""Repeated slow-downs never take the rate below this share of the configured rate."""
+
 _SECONDS = re.compile(r"\A-?[0-9]{1,12}(\.[0-9]{1,6})?\Z")
 
 
 def default_burst(rate: float) -> int:
-    """A tenth of a second's worth of requests, at least one."""
-    return max(1, int(rate / 10))
+    """A twentieth of a second's worth of requests, at least one.
+
+    Kept below what gateways usually allow (the sandbox, like many, lets a tenth of a second's
+    worth through at once), so that network jitter between here and there is absorbed by the
+    gateway's bucket instead of turning into 429s.
+    """
+    return max(1, int(rate / 20))
 
 
 class RateLimiter:
@@ -55,13 +75,18 @@ class RateLimiter:
         self._burst = burst
         self._clock = clock
         self._sleep = sleep
-        self._interval = 1.0 / rate if rate > 0 else 0.0
-        self._tolerance = (burst - 1) * self._interval
-        self._tat = -math.inf  # "theoretical arrival time": when the next request is due
+        self._lock = anyio.Lock()
+        self._tokens = float(burst)
+        self._filled_at = -math.inf  # when `_tokens` was counted
         self._paused_until = -math.inf
+        self._slow_rate = rate  # the rate right after the last slow-down...
+        self._slow_since = -math.inf  # ...from which it climbs back from this time on
+        self.slowdowns = 0
+        """How many times a pause halved the rate (for the run's figures and tests)."""
 
     @property
     def rate(self) -> float:
+        """The configured rate: the ceiling the current rate climbs back to."""
         return self._rate
 
     @property
@@ -73,40 +98,56 @@ class RateLimiter:
         """Clock time before which `acquire` blocks; in the past (or -inf) when not paused."""
         return self._paused_until
 
+    @property
+    def current_rate(self) -> float:
+        """The rate in force now: `rate`, or less while recovering from a slow-down."""
+        return self._rate_at(self._clock())
+
+    def _rate_at(self, now: float) -> float:
+        if self._slow_rate >= self._rate:
+            return self._rate
+        climbed = self._slow_rate + self._rate * max(0.0, now - self._slow_since) / RECOVERY_S
+        return min(self._rate, climbed)
+
     def pause(self, seconds: float) -> None:
-        """Hold all acquirers for `seconds` (capped at `MAX_PAUSE`); never shortens a pause."""
+        """Hold all acquirers for `seconds` (capped at `MAX_PAUSE`); never shortens a pause.
+
+        The first pause while none is in force also halves the current rate (see the module)."""
         if math.isnan(seconds) or seconds <= 0:
             return
-        until = self._clock() + min(seconds, MAX_PAUSE)
-        if until > self._paused_until:
-            self._paused_until = until
-            # Empty bucket at the end of the pause: resume at the steady rate, not with a burst.
-            if self._interval:
-                self._tat = max(self._tat, until + self._tolerance)
+        now = self._clock()
+        until = now + min(seconds, MAX_PAUSE)
+        if until <= self._paused_until:
+            return
+        if self._rate:
+            if now >= self._paused_until:  # a new episode, not an echo of requests in flight
+                self._slow_rate = max(self._rate * MIN_SHARE, self._rate_at(now) / 2)
+                self.slowdowns += 1
+            self._slow_since = until
+            # One token at the end of the pause: resume at the steady rate, not with a burst.
+            self._tokens, self._filled_at = 1.0, until
+        self._paused_until = until
 
     async def acquire(self) -> None:
         """Wait until this task may start one request."""
-        while True:
-            now = self._clock()
-            if now < self._paused_until:
-                await self._sleep(self._paused_until - now)
-                continue
-            if not self._interval:
-                return
-            tat = max(self._tat, now)
-            start = tat - self._tolerance
-            self._tat = reserved = tat + self._interval
-            if start <= now:
-                return
-            try:
-                await self._sleep(start - now)
-            except BaseException:
-                if self._tat == reserved:  # nobody queued behind us: give the slot back
-                    self._tat = tat
-                raise
-            if self._clock() >= self._paused_until:
-                return
-            # A pause began while we slept: our slot is void, queue again after the pause.
+        if not self._rate and self._clock() >= self._paused_until:
+            return
+        async with self._lock:  # FIFO: the head of the queue decides, the others wait their turn
+            while True:
+                now = self._clock()
+                if now < self._paused_until:
+                    await self._sleep(self._paused_until - now)
+                    continue
+                if not self._rate:
+                    return
+                rate = self._rate_at(now)
+                if now > self._filled_at:
+                    self._tokens = min(self._burst, self._tokens + (now - self._filled_at) * rate)
+                    self._filled_at = now
+                if self._tokens >= 1 - 1e-9:  # (a float hair short after sleeping exactly enough)
+                    self._tokens = max(0.0, self._tokens - 1)
+                    return
+                await self._sleep((1 - self._tokens) / rate)  # then look again: a pause may have begun
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

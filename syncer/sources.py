@@ -14,7 +14,7 @@ from typing import IO
 import anyio.to_thread
 
 from syncer.errors import ConfigError
-from syncer.ids import valid_id
+from syncer.ids import shown, valid_id
 
 _LINES_PER_READ = 2_000
 DEDUPE_WINDOW = 2_000_000
@@ -36,7 +36,7 @@ def _clean(lines: Iterator[str]) -> Iterator[SourceId]:
         if not text or text.startswith("#"):
             continue
         if not valid_id(text):
-            yield SourceId(text[:200], valid=False, line=number)
+            yield SourceId(shown(text), valid=False, line=number)
             continue
         key = text.lower()
         if key in seen:

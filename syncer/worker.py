@@ -235,7 +235,7 @@ class Run:
                 await self.pipeline(source)
                 tg.cancel_scope.cancel()
         except* CredentialsRejected as group:
-            log.error("run.credentials_rejected", message=str(group.exceptions[0]))
+            log.error("run.credentials_rejected", message=str(_first_leaf(group)))
             status, code = "credentials_rejected", 3
         with anyio.CancelScope(shield=True):
             await self.flush_failures()  # before the exit code: queue failures count when settled
@@ -260,6 +260,13 @@ class Run:
             **self.summary.as_dict(),
         )
         return code
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    """The first exception inside (possibly nested) exception groups."""
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
 
 
 async def open_store(settings: Settings) -> Store:

@@ -1,13 +1,20 @@
 """The sandbox gateway as an ASGI app: ``GET {prefix}/sessions/{id}`` plus a small control plane.
 
 Order of checks for a session request, as a gateway in front of an API would do them:
-credentials (401), id syntax (400), rate limit (429), latency, injected failure (503),
-unknown id (404, ids starting with ``missing-``), then the document (malformed for some ids).
-Bodies are cached per (id, generation), so a repeated request costs no generation work.
+credentials (401 or 403), id syntax (400), rate limit (429 + Retry-After), latency, injected
+failure (503), then by id: ``unavailable-*`` 503, ``missing-*`` 404, ``fault-<kind>-*`` the fault
+(see `faults.py`), ``limited-*`` / ``busy-*`` a 429 / envelope 2004 on their first request, and
+finally the document (malformed for a share of ids). Bodies are cached per (id, generation),
+so a repeated request costs no generation work.
+
+Control plane: ``GET /_sandbox/stats`` (counters), ``GET /_sandbox/requests`` (every request
+outside the control plane, as sent: monotonic time, raw path, query, status),
+``POST /_sandbox/bump?share=0.1``, ``GET /healthz``.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 import hmac
 import json
@@ -16,20 +23,33 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import anyio
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from syncer.sandbox.config import SandboxConfig
-from syncer.sandbox.faults import malformed_body, malformed_kind
+from syncer.sandbox.faults import (
+    fault_body,
+    fault_kind,
+    http_fault_status,
+    malformed_body,
+    malformed_kind,
+)
 from syncer.sandbox.generate import ID_PATTERN, error_body, generation, session_body
+from syncer.sandbox.responses import ChunkedResponse, DripResponse, TruncatedResponse
 
-__all__ = ["Counters", "SandboxState", "TokenBucket", "build_app"]
+__all__ = ["Counters", "RequestRecord", "SandboxState", "TokenBucket", "build_app"]
 
 _JSON = "application/json"
+_CONTROL_PATHS = ("/_sandbox/", "/healthz")
+REQUEST_LOG_SIZE = 100_000
 
 
 @dataclass
@@ -44,6 +64,22 @@ class Counters:
     malformed: int = 0
     unauthorized: int = 0
     bad_request: int = 0
+    faults: int = 0
+    """Answers to ``fault-*``, ``unavailable-*``, ``limited-*`` and ``busy-*`` ids."""
+
+
+@dataclass
+class RequestRecord:
+    """One request outside the control plane, as the client sent it."""
+
+    at: float
+    """`time.monotonic()` when it arrived."""
+    method: str
+    path: str
+    """The raw path, percent-escapes and all."""
+    query: str
+    status: int = 0
+    """The answer's HTTP status (0 until it is sent)."""
 
 
 class TokenBucket:
@@ -75,14 +111,35 @@ class SandboxState:
     counters: Counters = field(default_factory=Counters)
     rounds: list[tuple[int, float]] = field(default_factory=list)
     bucket: TokenBucket | None = None
+    requests: collections.deque[RequestRecord] = field(
+        default_factory=lambda: collections.deque(maxlen=REQUEST_LOG_SIZE)
+    )
+    answered_once: set[str] = field(default_factory=set)
+    """``limited-*`` and ``busy-*`` ids that already had their one refusal."""
     failures: random.Random = field(init=False)
     jitter: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
         self.failures = random.Random(f"{self.config.seed}:failures")
         self.jitter = random.Random(f"{self.config.seed}:jitter")
-        if self.config.rate_limit > 0 and self.bucket is None:
-            self.bucket = TokenBucket(self.config.rate_limit, max(1.0, self.config.rate_limit / 10))
+        rate = self.config.rate_limit
+        if rate > 0 and self.bucket is None:
+            self.bucket = TokenBucket(rate, self.config.rate_limit_burst or max(1.0, rate / 10))
+
+    def first_time(self, id: str) -> bool:
+        """True on the first call for ``id`` only."""
+        if id in self.answered_once:
+            return False
+        self.answered_once.add(id)
+        return True
+
+    def retry_after(self) -> str:
+        seconds = self.config.retry_after_s
+        if not self.config.retry_after_date:
+            return str(seconds)
+        # Rounded up: waiting until the date is always at least `seconds`.
+        when = datetime.fromtimestamp(math.ceil(time.time()) + seconds, UTC)
+        return format_datetime(when, usegmt=True)
 
     def bump(self, share: float) -> int:
         """Add a bump round changing a ``share`` of all ids; returns its 1-based number."""
@@ -111,6 +168,80 @@ def _error(status: int, code: int, message: str, headers: dict[str, str] | None 
     return Response(error_body(code, message), status_code=status, media_type=_JSON, headers=headers)
 
 
+class _RecordRequests:
+    """ASGI middleware appending every request outside the control plane to the state's log."""
+
+    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("raw_path") or scope.get("path", "").encode()
+        if scope["type"] != "http" or path.decode("latin-1").startswith(_CONTROL_PATHS):
+            await self.app(scope, receive, send)
+            return
+        record = RequestRecord(
+            time.monotonic(), scope["method"], path.decode("latin-1"), scope["query_string"].decode("latin-1")
+        )
+        self.state.requests.append(record)
+
+        async def send_recording(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                record.status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, send_recording)
+
+
+_STREAMED: dict[str, Callable[[bytes, SandboxConfig], Response]] = {
+    "truncated": lambda body, config: TruncatedResponse(body),
+    "slow_drip": lambda body, config: DripResponse(body, config.drip_interval_s),
+    "huge_chunked": lambda body, config: ChunkedResponse(body),
+    "gzip_bomb": lambda body, config: Response(body, media_type=_JSON, headers={"Content-Encoding": "gzip"}),
+    "huge": lambda body, config: Response(body, media_type=_JSON),
+}
+
+
+def _fault_response(state: SandboxState, kind: str, id: str) -> Response:
+    config = state.config
+    state.counters.faults += 1
+    status = http_fault_status(kind)
+    if status is not None:
+        return _error(status, 3000 + status, f"Sandbox fault: HTTP {status}")
+    body = fault_body(kind, id, config.seed, config.locations)
+    if kind in _STREAMED:
+        return _STREAMED[kind](body, config)
+    return Response(body, media_type="text/html" if kind == "html" else _JSON)
+
+
+def _by_id(state: SandboxState, id: str) -> Response | None:
+    """The answer an id asks for by its name, or None for an ordinary document."""
+    lower = id.lower()
+    if lower.startswith("unavailable-"):
+        state.counters.faults += 1
+        return _error(503, 3000, "Service temporarily unavailable")
+    if lower.startswith("missing-"):
+        state.counters.not_found += 1
+        return _error(404, 2003, "Session not found")
+    kind = fault_kind(lower)
+    if kind == "":
+        state.counters.bad_request += 1
+        return _error(400, 2001, f"Unknown sandbox fault in {id!r}")
+    if kind is not None:
+        return _fault_response(state, kind, lower)
+    return _refused_once(state, lower)
+
+
+def _refused_once(state: SandboxState, id: str) -> Response | None:
+    """``limited-*``: 429 on the first request; ``busy-*``: envelope 2004 (HTTP 200) on the first."""
+    if not id.startswith(("limited-", "busy-")) or not state.first_time(id):
+        return None
+    state.counters.faults += 1
+    if id.startswith("limited-"):
+        return _error(429, 2004, "Rate limited", {"Retry-After": state.retry_after()})
+    return Response(error_body(2004, "Rate limited"), media_type=_JSON)
+
+
 def build_app(config: SandboxConfig) -> Starlette:
     """A fresh sandbox app; its state (``app.state.sandbox``) is a :class:`SandboxState`."""
     state = SandboxState(config)
@@ -126,23 +257,24 @@ def build_app(config: SandboxConfig) -> Starlette:
                 f"Bearer {credential}".encode(), expected
             ):
                 counters.unauthorized += 1
-                return _error(401, 2002, "Unauthorized", {"WWW-Authenticate": "Bearer"})
+                challenge = {"WWW-Authenticate": "Bearer"}
+                return _error(config.auth_failure_status, 2002, "Unauthorized", challenge)
         id = request.path_params["id"]
         if not ID_PATTERN.fullmatch(id):
             counters.bad_request += 1
             return _error(400, 2001, "Invalid or missing parameters")
         if state.bucket is not None and not state.bucket.take():
             counters.rate_limited += 1
-            return _error(429, 2004, "Rate limited", {"Retry-After": "1"})
+            return _error(429, 2004, "Rate limited", {"Retry-After": state.retry_after()})
         delay = state.delay()
         if delay:
             await anyio.sleep(delay)
         if config.failure_rate and state.failures.random() < config.failure_rate:
             counters.failures_503 += 1
             return _error(503, 3000, "Service temporarily unavailable")
-        if id.lower().startswith("missing-"):
-            counters.not_found += 1
-            return _error(404, 2003, "Session not found")
+        special = _by_id(state, id)
+        if special is not None:
+            return special
         kind = malformed_kind(id, config.seed, config.malformed_rate)
         body = _cached_body(id, state.generation(id), config.seed, config.locations, kind)
         if kind is None:
@@ -166,6 +298,10 @@ def build_app(config: SandboxConfig) -> Starlette:
         body = {**asdict(state.counters), "rounds": [list(entry) for entry in state.rounds]}
         return Response(json.dumps(body), media_type=_JSON)
 
+    async def requests(request: Request) -> Response:
+        body = {"requests": [asdict(record) for record in state.requests]}
+        return Response(json.dumps(body), media_type=_JSON)
+
     async def healthz(request: Request) -> Response:
         return Response(b'{"status": "ok"}', media_type=_JSON)
 
@@ -174,8 +310,10 @@ def build_app(config: SandboxConfig) -> Starlette:
             Route(f"{config.prefix}/sessions/{{id:path}}", get_session, methods=["GET"]),
             Route("/_sandbox/bump", bump, methods=["POST"]),
             Route("/_sandbox/stats", stats, methods=["GET"]),
+            Route("/_sandbox/requests", requests, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
-        ]
+        ],
+        middleware=[Middleware(_RecordRequests, state=state)],
     )
     app.state.sandbox = state
     return app

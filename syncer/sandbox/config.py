@@ -24,6 +24,17 @@ class SandboxConfig:
     """The delay varies uniformly by up to this much either side (never below zero)."""
     rate_limit: float = 0
     """Requests per second allowed across all clients; 0 = unlimited. Beyond it: HTTP 429."""
+    rate_limit_burst: float = 0
+    """Requests the rate limit lets through at once (its bucket size); 0 = a tenth of a second's
+    worth, at least 1."""
+    retry_after_s: int = 1
+    """The ``Retry-After`` sent with a 429, in seconds."""
+    retry_after_date: bool = False
+    """Send ``Retry-After`` as an HTTP date (rounded up to a whole second) instead of seconds."""
+    auth_failure_status: int = 401
+    """Answer to a missing or wrong token: 401 or 403."""
+    drip_interval_s: float = 0.5
+    """Seconds between the bytes of a ``fault-slow_drip-...`` body."""
     failure_rate: float = 0
     """Share of session requests answered HTTP 503, drawn per request."""
     malformed_rate: float = 0
@@ -43,7 +54,7 @@ class SandboxConfig:
             )
         if any(ch in self.prefix for ch in "?#{} "):
             problems.append(f"prefix must be a plain path, got {self.prefix!r}")
-        for name in ("latency_ms", "latency_jitter_ms", "rate_limit"):
+        for name in ("latency_ms", "latency_jitter_ms", "rate_limit", "rate_limit_burst", "drip_interval_s"):
             value = getattr(self, name)
             if not _is_number(value) or not math.isfinite(value) or value < 0:
                 problems.append(f"{name} must be a finite number >= 0, got {value!r}")
@@ -51,6 +62,10 @@ class SandboxConfig:
             value = getattr(self, name)
             if not _is_number(value) or not 0 <= value <= 1:
                 problems.append(f"{name} must be a share between 0 and 1, got {value!r}")
+        if not _is_int(self.retry_after_s) or self.retry_after_s < 0:
+            problems.append(f"retry_after_s must be an integer >= 0, got {self.retry_after_s!r}")
+        if self.auth_failure_status not in (401, 403):
+            problems.append(f"auth_failure_status must be 401 or 403, got {self.auth_failure_status!r}")
         if self.token is not None and (not isinstance(self.token, str) or not self.token.strip()):
             problems.append("token must be a non-empty string when set")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
@@ -63,3 +78,7 @@ class SandboxConfig:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

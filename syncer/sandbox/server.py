@@ -18,6 +18,7 @@ import uvicorn
 
 from syncer.sandbox.app import build_app
 from syncer.sandbox.config import SandboxConfig
+from syncer.sandbox.responses import quiet_deliberate_cuts
 
 __all__ = ["running_sandbox", "running_sandbox_in_thread", "serve"]
 
@@ -51,6 +52,7 @@ def _bind(host: str, port: int) -> socket.socket:
 async def _started(config: SandboxConfig, host: str, port: int) -> AsyncIterator[tuple[str, _EmbeddedServer]]:
     """Start a server in this loop; yield its base URL and the server; stop it on exit."""
     sock = _bind(host, port)
+    quiet_deliberate_cuts()
     server = _EmbeddedServer(
         uvicorn.Config(
             build_app(config),

@@ -202,6 +202,7 @@ async def test_stats_count_every_outcome() -> None:
         "malformed": 0,
         "unauthorized": 1,
         "bad_request": 1,
+        "faults": 0,
         "rounds": [],
     }
 

@@ -152,6 +152,38 @@ def test_arbitrary_bodies_raise_only_document_error(raw: bytes) -> None:
     check(raw, SEED_ID)
 
 
+# JSON text no generator above writes, and the kind each must fail with wherever it appears.
+HOSTILE_JSON = {
+    b"NaN": "non_finite_number",
+    b"-Infinity": "non_finite_number",
+    b"1e999999": "number_out_of_range",
+    b"-1.5E-999999": "number_out_of_range",
+    b"1" * 5000: "number_out_of_range",  # past Python's integer conversion limit
+    b"0." + b"1" * 200: "number_out_of_range",
+    b'"a\\u0000b"': "bad_text",  # PostgreSQL refuses NUL in text
+    b'"\\ud800"': "bad_text",  # a lone surrogate: not UTF-8
+    b"[" * 10_000 + b"]" * 10_000: "too_deep",
+    b"[" * 65 + b"]" * 65: "too_deep",
+    b'{"a": 1, "a": 2}': "duplicate_key",
+    b"tru": "invalid_json",
+    b"--1": "invalid_json",
+    b"'single'": "invalid_json",
+}
+HOLE = "@@hole@@"
+
+
+@FAST
+@given(path=st.sampled_from(SEED_PATHS), token=st.sampled_from(sorted(HOSTILE_JSON)))
+def test_hostile_json_anywhere_fails_with_its_kind(path: tuple[str | int, ...], token: bytes) -> None:
+    envelope = seed_envelope()
+    patched(envelope["data"], {".".join(map(str, path)): HOLE})
+    raw = encode(envelope).replace(f'"{HOLE}"'.encode(), token)
+    result = outcome(raw, SEED_ID)
+    assert isinstance(result, DocumentError)
+    assert result.kind == HOSTILE_JSON[token]
+    assert len(str(result)) < 300
+
+
 def outcome(raw: bytes, requested_id: str) -> SessionBundle | DocumentError:
     try:
         return flatten_body(raw, requested_id)
@@ -222,6 +254,10 @@ def check_values(row: Any) -> None:
             assert value.tzinfo is UTC, column.name
         elif isinstance(value, Decimal):
             assert value.is_finite(), column.name
+            exponent = value.as_tuple().exponent
+            assert isinstance(exponent, int)
+            # PostgreSQL numeric: up to 131072 digits before the point, 16383 after it
+            assert value.adjusted() < 131072 and -exponent <= 16383, column.name
         elif isinstance(value, str):
             assert value != "" or column.name == "document", column.name
             assert "\x00" not in value, column.name

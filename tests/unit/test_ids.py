@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncer.ids import ID_PATTERN, valid_id
+from syncer.ids import ID_PATTERN, SHOWN_CHARS, shown, valid_id
 
 VALID = [
     "a",
@@ -55,3 +55,30 @@ def test_invalid_ids_rejected(value: str) -> None:
 def test_non_string_is_not_an_id() -> None:
     assert not valid_id(123)  # type: ignore[arg-type]
     assert not valid_id(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", VALID)
+def test_shown_leaves_valid_ids_alone(value: str) -> None:
+    assert shown(value) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("a\x00b", "a\\x00b"),  # PostgreSQL refuses NUL in text
+        ("\x1b[2Jred", "\\x1b[2Jred"),  # a terminal reading the log would obey it
+        ("tab\tid", "tab\\tid"),
+        ("a\u2028b", "a\\u2028b"),
+        ("lone \ud800", "lone \\ud800"),  # not encodable as UTF-8
+        ("'; DROP TABLE x;--", "'; DROP TABLE x;--"),  # printable: kept (parameters are bound)
+        ("café ａ", "café ａ"),
+    ],
+)
+def test_shown_escapes_what_cannot_be_stored_or_printed(value: str, expected: str) -> None:
+    assert shown(value) == expected
+    shown(value).encode("utf-8")
+
+
+def test_shown_is_cut_after_escaping() -> None:
+    assert shown("x" * 500) == "x" * SHOWN_CHARS
+    assert len(shown("\x00" * 500)) == SHOWN_CHARS

@@ -13,15 +13,17 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from syncer.ratelimit import MAX_PAUSE, RateLimiter, default_burst, parse_retry_after
+from syncer.ratelimit import MAX_PAUSE, MIN_SHARE, RECOVERY_S, RateLimiter, default_burst, parse_retry_after
 
 
 class VirtualTime:
     """A fake clock for many tasks: sleepers are woken in time order once every task is blocked."""
 
-    def __init__(self) -> None:
+    def __init__(self, oversleep: list[float] | None = None) -> None:
         self.now = 0.0
         self.sleeps: list[float] = []
+        self.oversleep = list(oversleep or [])
+        """Extra seconds the next sleeps last (an event loop busy elsewhere wakes sleepers late)."""
         self._waiters: list[tuple[float, int, anyio.Event]] = []
         self._seq = itertools.count()
 
@@ -31,7 +33,8 @@ class VirtualTime:
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         event = anyio.Event()
-        heapq.heappush(self._waiters, (self.now + max(seconds, 0.0), next(self._seq), event))
+        late = self.oversleep.pop(0) if self.oversleep else 0.0
+        heapq.heappush(self._waiters, (self.now + max(seconds, 0.0) + late, next(self._seq), event))
         await event.wait()
 
     def limiter(self, rate: float, burst: int | None = None) -> RateLimiter:
@@ -98,10 +101,8 @@ async def test_rate_holds_over_every_window() -> None:
     log: list[float] = []
     await vt.run(*acquirers(limiter, vt, 200, log))
     assert len(log) == 200
-    for i, start in enumerate(log):
-        for window in (0.5, 1.0, 2.5):
-            in_window = sum(1 for t in log[i:] if t < start + window - 1e-9)
-            assert in_window <= burst + rate * window + 1e-6
+    assert_rate_holds(log, rate, burst)
+    assert log[-1] == pytest.approx((200 - burst) / rate)  # and nothing slower than the rate
 
 
 async def test_idle_limiter_refills_its_burst() -> None:
@@ -114,15 +115,80 @@ async def test_idle_limiter_refills_its_burst() -> None:
     assert log == [0.0, 0.0, 0.0, 100.0, 100.0, 100.0]
 
 
-async def test_pause_blocks_every_acquirer_then_resumes_at_the_steady_rate() -> None:
+def assert_rate_holds(log: list[float], rate: float, burst: int) -> None:
+    """Over every window W starting at a request, at most burst + rate * W requests started."""
+    for i, start in enumerate(log):
+        for window in (0.05, 0.1, 0.5, 1.0, 2.5):
+            in_window = sum(1 for t in log[i:] if t < start + window - 1e-9)
+            assert in_window <= burst + rate * window + 1e-6, (start, window, in_window)
+
+
+async def test_a_late_wake_up_does_not_turn_into_a_catch_up_burst() -> None:
+    # The head waiter wakes 0.5 s late (a busy event loop): the others must not all go at once
+    # when it does, which a limiter that books slots in advance would let them do.
+    vt = VirtualTime(oversleep=[0.5])
+    rate, burst = 10.0, 2
+    limiter = vt.limiter(rate, burst)
+    log: list[float] = []
+    await vt.run(*acquirers(limiter, vt, 12, log))
+    # the first sleeper woke at 0.6 instead of 0.1: it and one more go (the bucket refilled to
+    # its burst meanwhile), then one every 0.1 s; the five "missed" slots are never caught up
+    assert log == pytest.approx([0.0, 0.0, 0.6, 0.6] + [0.7 + i / 10 for i in range(8)])
+    assert_rate_holds(log, rate, burst)
+
+
+async def test_pause_blocks_every_acquirer_then_resumes_at_half_the_rate_without_burst() -> None:
     vt = VirtualTime()
     limiter = vt.limiter(10.0, burst=5)
     limiter.pause(2.0)
     assert limiter.paused_until == 2.0
+    assert limiter.current_rate == 5.0
     log: list[float] = []
     await vt.run(*acquirers(limiter, vt, 4, log))
-    # no burst after a pause: one at 2.0, then one every 0.1 s
-    assert log == pytest.approx([2.0, 2.1, 2.2, 2.3])
+    # no burst after a pause: one at 2.0, then one per 1/current_rate (5/s, climbing 0.5/s per s)
+    assert log[0] == 2.0
+    gaps = [b - a for a, b in itertools.pairwise(log)]
+    assert all(0.18 < gap <= 0.2 + 1e-9 for gap in gaps), gaps  # 5/s, and already climbing
+
+
+async def test_rate_climbs_back_linearly_after_a_slow_down() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(100.0)
+    limiter.pause(1.0)
+    assert limiter.slowdowns == 1
+    vt.now = 1.0
+    assert limiter.current_rate == 50.0
+    vt.now = 1.0 + RECOVERY_S / 4
+    assert limiter.current_rate == pytest.approx(75.0)
+    vt.now = 1.0 + RECOVERY_S / 2
+    assert limiter.current_rate == 100.0
+    vt.now = 1000.0
+    assert limiter.current_rate == 100.0
+
+
+async def test_echoes_of_one_refusal_slow_down_once_a_new_refusal_again() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(80.0)
+    limiter.pause(1.0)
+    vt.now = 0.01
+    limiter.pause(1.0)  # requests already in flight answered 429 too: the same episode
+    limiter.pause(2.0)
+    assert (limiter.slowdowns, limiter.paused_until) == (1, 2.01)
+    vt.now = 2.01
+    assert limiter.current_rate == 40.0  # recovery starts when the longest pause ends
+    limiter.pause(1.0)  # refused again after the pause: a new episode
+    assert limiter.slowdowns == 2
+    assert limiter.current_rate == 20.0
+
+
+async def test_slow_downs_stop_at_a_floor() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(32.0)
+    for _ in range(20):
+        limiter.pause(1.0)
+        vt.now = limiter.paused_until
+    assert limiter.slowdowns == 20
+    assert limiter.current_rate == 32.0 * MIN_SHARE
 
 
 async def test_pause_during_a_wait_holds_tasks_already_sleeping() -> None:
@@ -132,12 +198,13 @@ async def test_pause_during_a_wait_holds_tasks_already_sleeping() -> None:
 
     async def pauser() -> None:
         await vt.sleep(0.5)
-        limiter.pause(10.0)  # tasks holding slots at 1 s, 2 s, 3 s must not go before 10.5
+        limiter.pause(10.0)  # tasks waiting for 1 s, 2 s, 3 s must not go before 10.5
 
     await vt.run(pauser, *acquirers(limiter, vt, 4, log))
     assert log[0] == 0.0
-    assert all(t >= 10.5 for t in log[1:])
-    assert log[1:] == pytest.approx([10.5, 11.5, 12.5])
+    assert log[1] == 10.5
+    assert log[2] == pytest.approx(12.5)  # half the rate right after the pause
+    assert 1 / 0.6 - 1e-9 <= log[3] - log[2] < 2.0  # climbing back
 
 
 async def test_pause_applies_even_when_unlimited() -> None:
@@ -147,6 +214,7 @@ async def test_pause_applies_even_when_unlimited() -> None:
     log: list[float] = []
     await vt.run(*acquirers(limiter, vt, 5, log))
     assert log == [3.0] * 5
+    assert (limiter.current_rate, limiter.slowdowns) == (0, 0)  # unlimited stays unlimited
 
 
 async def test_unlimited_returns_at_once() -> None:
@@ -206,11 +274,12 @@ async def test_cancelled_waiter_gives_its_slot_back() -> None:
     assert log == [1.0]  # the cancelled reservation did not push us to t=2
 
 
-def test_default_burst_is_a_tenth_of_a_second() -> None:
+def test_default_burst_is_a_twentieth_of_a_second() -> None:
     assert default_burst(0) == 1
     assert default_burst(5) == 1
-    assert default_burst(100) == 10
-    assert RateLimiter(250).burst == 25
+    assert default_burst(50) == 2  # the sandbox at 50/s lets 5 through at once: room for jitter
+    assert default_burst(100) == 5
+    assert RateLimiter(250).burst == 12
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,75 @@
+"""The property test's random documents, flattened, then written to the REAL tables on both
+backends: PostgreSQL itself checks every NOT NULL, key, foreign key, numeric and text value
+(it refuses NUL, lone surrogates and out-of-range numbers), so "every row satisfies the table
+constraints" is not only our own reading of them (tests/unit/test_flatten_properties.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from datetime import UTC, datetime
+
+from hypothesis import HealthCheck, given, settings
+
+from syncer.errors import DocumentError
+from syncer.flatten import flatten_body
+from syncer.rows import SessionBundle
+from syncer.store import Store
+from syncer.summary import Outcome
+from tests.faults.harness import read_tables
+from tests.unit.test_flatten_properties import mutated_bodies, requested_ids
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def renamed(bundle: SessionBundle, n: int) -> SessionBundle:
+    """The bundle under its own session and location keys, so every example is inserted (the
+    same id twice would be `unchanged` and skip its writes)."""
+    sid = f"{bundle.id}-{n}"
+    replace = dataclasses.replace
+    location = bundle.location
+    if location is not None:
+        lid = f"{location.location_id}-{n}"
+        location = replace(location, location_id=lid)
+    return replace(
+        bundle,
+        session=replace(bundle.session, id=sid),
+        raw=replace(bundle.raw, id=sid),
+        periods=tuple(replace(p, session_id=sid) for p in bundle.periods),
+        location=location,
+        evses=tuple(replace(e, location_id=location.location_id) for e in bundle.evses) if location else (),
+        connectors=tuple(replace(c, location_id=location.location_id) for c in bundle.connectors)
+        if location
+        else (),
+    )
+
+
+def test_random_documents_flatten_into_rows_the_database_accepts(database_url: str) -> None:
+    bundles: list[SessionBundle] = []
+
+    @settings(
+        max_examples=200,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(raw=mutated_bodies(), requested_id=requested_ids)
+    def collect(raw: bytes, requested_id: str) -> None:
+        with contextlib.suppress(DocumentError):
+            bundles.append(renamed(flatten_body(raw, requested_id), len(bundles)))
+
+    collect()
+    assert len(bundles) >= 40, len(bundles)  # many mutations still make a session
+
+    async def write_each() -> None:
+        async with Store.open(database_url) as store:
+            for bundle in bundles:  # one transaction each: a refusal names its bundle
+                assert await store.write([bundle], now=NOW) == {bundle.id: Outcome.INSERTED}, bundle
+
+    asyncio.run(write_each())
+    tables = asyncio.run(read_tables(database_url))
+    assert set(tables.sessions) == {b.id for b in bundles}
+    for bundle in bundles:
+        assert len(tables.periods.get(bundle.id, [])) == len(bundle.periods)
