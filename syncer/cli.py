@@ -162,8 +162,9 @@ def run(
         raise ConfigError(f"--ids: no such file: {ids}")
 
     async def main() -> int:
-        from syncer.worker import run_file, run_queue
+        from syncer.worker import run_file, run_queue, tune_gc
 
+        tune_gc()
         return await run_queue(settings) if ids is None else await run_file(settings, ids)
 
     run_async(main)

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import orjson
+
 from syncer.errors import DocumentError
 
 MAX_EXPONENT = 1000
@@ -88,6 +90,8 @@ def decimal(value: Any, field: str) -> Decimal | None:
     """An exact number from a JSON number or a numeric string; never via float."""
     if value is None:
         return None
+    if isinstance(value, str):  # the common case first: the vendor sends most numbers as text
+        return _decimal_text(value, field)
     if isinstance(value, Decimal):
         if value.is_finite() and abs(value.adjusted()) <= MAX_EXPONENT:
             return value
@@ -98,14 +102,17 @@ def decimal(value: Any, field: str) -> Decimal | None:
         if -_INT_LIMIT < value < _INT_LIMIT:
             return Decimal(value)
         raise bad_field(field, value, "a number within 1e±1000")
-    if isinstance(value, str):
-        stripped = value.strip()
-        if not stripped:
-            return None
-        result = exact_number(stripped) if _NUMBER.fullmatch(stripped) else None
-        if result is not None:
-            return result
     raise bad_field(field, value, "a number")
+
+
+def _decimal_text(value: str, field: str) -> Decimal | None:
+    stripped = value.strip()
+    if not stripped:
+        return None
+    result = exact_number(stripped) if _NUMBER.fullmatch(stripped) else None
+    if result is None:
+        raise bad_field(field, value, "a number")
+    return result
 
 
 def timestamp(value: Any, field: str) -> datetime | None:
@@ -181,8 +188,15 @@ class _Reject(Exception):
         self.kind = kind
 
 
+class _ParsedObject(dict[str, Any]):
+    """A JSON object as `loads_exact` made it: text keys, and no float anywhere inside (numbers
+    are `int` or `Decimal`), so `dumps_exact` can hand it to orjson and get the same text."""
+
+    __slots__ = ()
+
+
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
+    obj = _ParsedObject(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
         for name, _ in pairs:
@@ -272,7 +286,15 @@ def dumps_exact(obj: Any) -> str:
     """Compact JSON text with each `Decimal` written as the number it was parsed from.
 
     Keys keep their order; `json.loads(dumps_exact(x), parse_float=Decimal) == x`.
+
+    An object straight from `loads_exact` is written by orjson (~10x faster; the same text,
+    a test compares every character's escaping), the rest by the general writer below.
     """
+    if type(obj) is _ParsedObject:
+        try:
+            return orjson.dumps(obj, default=_decimal_fragment).decode()
+        except TypeError:  # an integer beyond 64 bits: the general writer takes it
+            pass
     parts: list[str] = []
     _write(obj, parts.append)
     return "".join(parts)
@@ -301,6 +323,12 @@ def _write(obj: Any, emit: Callable[[str], None]) -> None:
         emit("]" if separator == "," else "[]")
     else:
         emit(_scalar(obj))
+
+
+def _decimal_fragment(obj: Any) -> orjson.Fragment:
+    if type(obj) is Decimal and obj.is_finite():
+        return orjson.Fragment(str(obj))
+    raise TypeError(f"{type(obj).__name__} is not a parsed JSON value")
 
 
 def _scalar(obj: Any) -> str:

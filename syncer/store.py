@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from syncer import schema
+from syncer import pg_merge, schema
 from syncer.database import create_engine, redact_url
 from syncer.errors import DatabaseUnavailable
 from syncer.rows import SessionBundle
@@ -121,6 +121,8 @@ class Store:
     ) -> dict[str, Outcome]:
         if not merged:
             return {}
+        if pg_merge.supports(conn):
+            return await pg_merge.merge(conn, merged, now, force)
         stored = await self._versions(conn, [b.id for b in merged])
         outcomes: dict[str, Outcome] = {}
         candidates = []

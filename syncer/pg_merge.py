@@ -1,0 +1,177 @@
+"""The PostgreSQL fast path of `Store.write`: COPY into staging tables, then set-based merges.
+
+Same rules as the generic path in `store.py`, on the same connection and in the same
+transaction, through asyncpg directly:
+
+    1. COPY the batch's session rows into a temporary staging table.
+    2. One statement upserts the new and strictly newer ones (`RETURNING` what it wrote) and
+       reports the version stored before, for every id: inserted / updated / unchanged / stale.
+    3. For the written sessions only: delete their periods and raw documents, and COPY the new
+       ones straight into the tables (their session rows are locked by step 2).
+    4. Locations, EVSEs and connectors: COPY into staging, then one guarded upsert per table.
+
+Nothing that is not newer is touched, so an unchanged rerun locks and writes no row (and
+writes next to no WAL: staging tables are temporary). The hand-written statements are in
+`sql/pg_merge_*.sql`; every value is bound or copied, never formatted into SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from datetime import datetime
+from operator import attrgetter
+from typing import Any
+
+import asyncpg
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from syncer.rows import ConnectorRow, EvseRow, LocationRow, PeriodRow, RawRow, SessionBundle, SessionRow
+from syncer.sql import query
+from syncer.summary import Outcome
+from syncer.upsert import newest_by_key
+
+__all__ = ["STAGING_TABLES", "merge", "supports"]
+
+STAGING_TABLES = (
+    "syncer_stage_sessions",
+    "syncer_stage_locations",
+    "syncer_stage_evses",
+    "syncer_stage_connectors",
+)
+
+
+def _columns(cls: type[Any]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+_SESSION_COLUMNS = _columns(SessionRow)
+_PERIOD_COLUMNS = _columns(PeriodRow)
+_LOCATION_COLUMNS = _columns(LocationRow)
+_EVSE_COLUMNS = _columns(EvseRow)
+_CONNECTOR_COLUMNS = _columns(ConnectorRow)
+_RAW_COLUMNS = (*_columns(RawRow), "fetched_at")
+
+_session_record = attrgetter(*_SESSION_COLUMNS)
+_period_record = attrgetter(*_PERIOD_COLUMNS)
+_location_record = attrgetter(*_LOCATION_COLUMNS)
+_evse_record = attrgetter(*_EVSE_COLUMNS)
+_connector_record = attrgetter(*_CONNECTOR_COLUMNS)
+
+
+def supports(conn: AsyncConnection) -> bool:
+    """Whether `merge` can run on this connection (PostgreSQL through asyncpg)."""
+    return conn.dialect.name == "postgresql" and conn.dialect.driver == "asyncpg"
+
+
+async def merge(
+    conn: AsyncConnection, bundles: list[SessionBundle], now: datetime, force: bool
+) -> dict[str, Outcome]:
+    """Write one batch (one bundle per id, as `Store.write` merged it) inside `conn`'s open
+    transaction; the outcome of every id."""
+    if not bundles:
+        return {}
+    raw = await conn.get_raw_connection()
+    apg: asyncpg.Connection = raw.driver_connection
+    if not apg.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter sends BEGIN with its first statement: make it so now,
+        # or the statements below would each commit on their own.
+        await conn.execute(sa.text("SELECT 1"))
+    statement = "stage"
+    try:
+        await apg.execute(_sql("pg_merge_stage"))
+        statement = "sessions"
+        outcomes, written = await _merge_sessions(apg, bundles, now, force)
+        statement = "children"
+        await _replace_children(apg, [b for b in bundles if b.id in written], now)
+        statement = "places"
+        await _merge_places(apg, bundles, now, force)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        # The same exception the generic path raises, so callers (the retry on deadlocks, the
+        # worker's one-by-one fallback) cannot tell the two paths apart.
+        raise sa.exc.DBAPIError.instance(
+            f"pg_merge: {statement}", None, error, Exception, hide_parameters=True
+        ) from None
+    return outcomes
+
+
+async def _merge_sessions(
+    apg: asyncpg.Connection, bundles: Sequence[SessionBundle], now: datetime, force: bool
+) -> tuple[dict[str, Outcome], set[str]]:
+    await apg.copy_records_to_table(
+        "syncer_stage_sessions",
+        records=[_session_record(b.session) for b in bundles],
+        columns=_SESSION_COLUMNS,
+    )
+    incoming = {b.id: b.last_updated for b in bundles}
+    outcomes: dict[str, Outcome] = {}
+    written: set[str] = set()
+    lost: list[str] = []
+    for id, stored, was_written in await apg.fetch(_sql("pg_merge_sessions"), now, force):
+        outcome = classify(incoming[id], stored, force)
+        outcomes[id] = outcome
+        if was_written:
+            written.add(id)
+        elif outcome in (Outcome.INSERTED, Outcome.UPDATED):
+            lost.append(id)
+    if lost:  # a concurrent writer got there first: classify against what it stored
+        rows = await apg.fetch("SELECT id, last_updated FROM sessions WHERE id = ANY($1::text[])", lost)
+        again = {row["id"]: row["last_updated"] for row in rows}
+        for id in lost:
+            outcomes[id] = classify(incoming[id], again.get(id), False)
+    return outcomes, written
+
+
+async def _replace_children(apg: asyncpg.Connection, written: Sequence[SessionBundle], now: datetime) -> None:
+    if not written:
+        return
+    await apg.execute(_sql("pg_merge_replace_children"), [b.id for b in written])
+    periods = [_period_record(p) for b in written for p in b.periods]
+    if periods:
+        await apg.copy_records_to_table("charging_periods", records=periods, columns=_PERIOD_COLUMNS)
+    await apg.copy_records_to_table(
+        "raw_sessions",
+        records=[(b.raw.id, b.raw.document, b.raw.last_updated, now) for b in written],
+        columns=_RAW_COLUMNS,
+    )
+
+
+async def _merge_places(
+    apg: asyncpg.Connection, bundles: Sequence[SessionBundle], now: datetime, force: bool
+) -> None:
+    locations = newest_by_key(
+        (b.location for b in bundles if b.location), ("location_id",), "last_modified_date"
+    )
+    evses = newest_by_key((e for b in bundles for e in b.evses), ("location_id", "uid"), "last_updated")
+    connectors = newest_by_key(
+        (c for b in bundles for c in b.connectors), ("location_id", "evse_uid", "id"), "last_updated"
+    )
+    # In this order, as the generic path: concurrent writers take the locks in the same order.
+    for name, rows, record, columns in (
+        ("locations", locations, _location_record, _LOCATION_COLUMNS),
+        ("evses", evses, _evse_record, _EVSE_COLUMNS),
+        ("connectors", connectors, _connector_record, _CONNECTOR_COLUMNS),
+    ):
+        if rows:
+            await apg.copy_records_to_table(
+                f"syncer_stage_{name}", records=_records(rows, record), columns=columns
+            )
+            await apg.execute(_sql(f"pg_merge_{name}"), now, force)
+
+
+def _records(rows: Iterable[Any], record: attrgetter[Any]) -> list[Any]:
+    return [record(row) for row in rows]
+
+
+def _sql(name: str) -> str:
+    return query(name).text
+
+
+def classify(incoming: datetime, stored: datetime | None, force: bool) -> Outcome:
+    """The outcome of writing version `incoming` over `stored` (None: no row yet)."""
+    if stored is None:
+        return Outcome.INSERTED
+    if incoming > stored or (force and incoming == stored):
+        return Outcome.UPDATED
+    return Outcome.UNCHANGED if incoming == stored else Outcome.STALE

@@ -1,0 +1,57 @@
+-- Write the staged sessions that are new or strictly newer than the stored row ($2 = force:
+-- or equal, for `syncer reprocess`), and report on every staged id.
+--   staged:  each staged row with the version stored before this statement (NULL = new).
+--   written: the upsert. Its SELECT leaves out rows that are not newer, so an unchanged rerun
+--            touches (locks, rewrites, WAL-logs) no row at all; the ON CONFLICT guard repeats
+--            the test against the latest committed row, for a concurrent writer that got there
+--            between our snapshot and the insert. ORDER BY id: rows are locked in key order.
+-- Result: (id, stored_version, written); a row not written although newer than
+-- stored_version lost a race, and is classified again by the caller.
+WITH staged AS (
+    SELECT s.*, t.last_updated AS stored_version
+    FROM syncer_stage_sessions AS s
+    LEFT JOIN sessions AS t ON t.id = s.id
+),
+written AS (
+    INSERT INTO sessions AS t (
+        id, cpo_session_id, country_code, party_id, location_id, evse_uid, connector_id, cpo_id,
+        auth_id, auth_method, currency, status, start_datetime, end_datetime, created_date,
+        last_modified_date, kwh, total_cost, total_cost_incl_vat, last_updated, synced_at
+    )
+    SELECT
+        id, cpo_session_id, country_code, party_id, location_id, evse_uid, connector_id, cpo_id,
+        auth_id, auth_method, currency, status, start_datetime, end_datetime, created_date,
+        last_modified_date, kwh, total_cost, total_cost_incl_vat, last_updated, $1::timestamptz
+    FROM staged
+    WHERE stored_version IS NULL
+        OR last_updated > stored_version
+        OR ($2::boolean AND last_updated = stored_version)
+    ORDER BY id
+    ON CONFLICT (id) DO UPDATE SET
+        cpo_session_id = excluded.cpo_session_id,
+        country_code = excluded.country_code,
+        party_id = excluded.party_id,
+        location_id = excluded.location_id,
+        evse_uid = excluded.evse_uid,
+        connector_id = excluded.connector_id,
+        cpo_id = excluded.cpo_id,
+        auth_id = excluded.auth_id,
+        auth_method = excluded.auth_method,
+        currency = excluded.currency,
+        status = excluded.status,
+        start_datetime = excluded.start_datetime,
+        end_datetime = excluded.end_datetime,
+        created_date = excluded.created_date,
+        last_modified_date = excluded.last_modified_date,
+        kwh = excluded.kwh,
+        total_cost = excluded.total_cost,
+        total_cost_incl_vat = excluded.total_cost_incl_vat,
+        last_updated = excluded.last_updated,
+        synced_at = excluded.synced_at
+    WHERE excluded.last_updated > t.last_updated
+        OR ($2::boolean AND excluded.last_updated = t.last_updated)
+    RETURNING t.id
+)
+SELECT staged.id, staged.stored_version, written.id IS NOT NULL AS written
+FROM staged
+LEFT JOIN written ON written.id = staged.id
