@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from syncer.rows import ConnectorRow, EvseRow, LocationRow, PeriodRow, RawRow, SessionBundle, SessionRow
 from syncer.sql import query
 from syncer.summary import Outcome
-from syncer.upsert import newest_by_key
+from syncer.upsert import place_rows
 
 __all__ = ["STAGING_TABLES", "merge", "supports"]
 
@@ -140,13 +140,7 @@ async def _replace_children(apg: asyncpg.Connection, written: Sequence[SessionBu
 async def _merge_places(
     apg: asyncpg.Connection, bundles: Sequence[SessionBundle], now: datetime, force: bool
 ) -> None:
-    locations = newest_by_key(
-        (b.location for b in bundles if b.location), ("location_id",), "last_modified_date"
-    )
-    evses = newest_by_key((e for b in bundles for e in b.evses), ("location_id", "uid"), "last_updated")
-    connectors = newest_by_key(
-        (c for b in bundles for c in b.connectors), ("location_id", "evse_uid", "id"), "last_updated"
-    )
+    locations, evses, connectors = place_rows(bundles)
     # In this order, as the generic path: concurrent writers take the locks in the same order.
     for name, rows, record, columns in (
         ("locations", locations, _location_record, _LOCATION_COLUMNS),

@@ -21,14 +21,18 @@ from syncer.errors import DatabaseUnavailable
 from syncer.rows import SessionBundle
 from syncer.summary import Failure, Outcome, RunSummary
 from syncer.upsert import (
+    CONNECTOR_KEY,
     CONNECTORS,
+    EVSE_KEY,
     EVSES,
+    LOCATION_KEY,
     LOCATIONS,
     PERIODS,
     RAW,
     SESSIONS,
     newest_by_key,
     params,
+    place_rows,
     plain_upsert,
     versioned_upsert,
 )
@@ -175,17 +179,11 @@ class Store:
     async def _write_places(
         self, conn: AsyncConnection, bundles: list[SessionBundle], now: datetime, force: bool
     ) -> None:
-        locations = newest_by_key(
-            (b.location for b in bundles if b.location), ("location_id",), "last_modified_date"
-        )
-        evses = newest_by_key((e for b in bundles for e in b.evses), ("location_id", "uid"), "last_updated")
-        connectors = newest_by_key(
-            (c for b in bundles for c in b.connectors), ("location_id", "evse_uid", "id"), "last_updated"
-        )
+        locations, evses, connectors = place_rows(bundles)
         for table, rows, key, version in (
-            (LOCATIONS, locations, ("location_id",), "last_modified_date"),
-            (EVSES, evses, ("location_id", "uid"), "last_updated"),
-            (CONNECTORS, connectors, ("location_id", "evse_uid", "id"), "last_updated"),
+            (LOCATIONS, locations, LOCATION_KEY, "last_modified_date"),
+            (EVSES, evses, EVSE_KEY, "last_updated"),
+            (CONNECTORS, connectors, CONNECTOR_KEY, "last_updated"),
         ):
             if rows:
                 stmt = versioned_upsert(self.dialect, table, key, version, force=force)

@@ -87,3 +87,19 @@ def _later(a: datetime | None, b: datetime | None) -> bool:
     if a is None:
         return False
     return b is None or a >= b
+
+
+LOCATION_KEY = ("location_id",)
+EVSE_KEY = ("location_id", "uid")
+CONNECTOR_KEY = ("location_id", "evse_uid", "id")
+
+
+def place_rows(bundles: Iterable[Any]) -> tuple[list[Any], list[Any], list[Any]]:
+    """The distinct locations, evses and connectors of a batch, newest snapshot of each, in key
+    order (both write paths lock them in this order, so concurrent writers never deadlock)."""
+    bundles = list(bundles)
+    return (
+        newest_by_key((b.location for b in bundles if b.location), LOCATION_KEY, "last_modified_date"),
+        newest_by_key((e for b in bundles for e in b.evses), EVSE_KEY, "last_updated"),
+        newest_by_key((c for b in bundles for c in b.connectors), CONNECTOR_KEY, "last_updated"),
+    )
