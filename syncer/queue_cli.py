@@ -42,17 +42,7 @@ async def enqueue(settings: Settings, spec: str) -> int:
 
         async def flush() -> None:
             nonlocal total
-            counts = await queue.enqueue(batch, now())
-            total = EnqueueCounts(
-                *(
-                    a + b
-                    for a, b in zip(
-                        (total.added, total.requeued, total.already_queued),
-                        (counts.added, counts.requeued, counts.already_queued),
-                        strict=True,
-                    )
-                )
-            )
+            total += await queue.enqueue(batch, now())
             batch.clear()
 
         async for item in file_ids(spec):

@@ -52,6 +52,13 @@ class EnqueueCounts:
     requeued: int
     already_queued: int
 
+    def __add__(self, other: EnqueueCounts) -> EnqueueCounts:
+        return EnqueueCounts(
+            self.added + other.added,
+            self.requeued + other.requeued,
+            self.already_queued + other.already_queued,
+        )
+
 
 class Queue:
     def __init__(self, store: Store) -> None:
