@@ -27,10 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from syncer import coerce
-from syncer.coerce import dumps_exact
+from syncer.coerce import dumps_exact, dumps_parsed
 from syncer.errors import DocumentError
 from syncer.gateway_status import check_status
 from syncer.rows import ConnectorRow, EvseRow, LocationRow, SessionRow
@@ -43,6 +43,7 @@ __all__ = [
     "LocationDocument",
     "SessionDocument",
     "dumps_exact",
+    "dumps_parsed",
     "parse_body",
     "parse_raw",
 ]
@@ -59,17 +60,15 @@ ERROR_KINDS = frozenset({
 """Every `DocumentError.kind` this module raises (for dashboards and tests)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Dimension:
-    index: int
+class Dimension(NamedTuple):
+    position: int
     """Position in the period's `dimensions` list as received."""
     type: str | None
     volume: Decimal | None
 
 
-@dataclass(frozen=True, slots=True)
-class ChargingPeriod:
-    index: int
+class ChargingPeriod(NamedTuple):
+    position: int
     """Position in `charging_periods` as received."""
     start_date_time: datetime | None
     dimensions: tuple[Dimension, ...]

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from syncer.documents import ChargingPeriod, LocationDocument, SessionDocument, dumps_exact, parse_body
+from syncer.documents import ChargingPeriod, LocationDocument, SessionDocument, dumps_parsed, parse_body
 from syncer.rows import ConnectorRow, EvseRow, PeriodRow, RawRow, SessionBundle
 
 __all__ = ["flatten", "flatten_body"]
@@ -20,7 +20,7 @@ __all__ = ["flatten", "flatten_body"]
 def flatten(doc: SessionDocument) -> SessionBundle:
     session = doc.session
     periods = tuple(row for period in doc.periods for row in _period_rows(session.id, period))
-    raw = RawRow(session.id, dumps_exact(doc.data), session.last_updated)
+    raw = RawRow(session.id, dumps_parsed(doc.data), session.last_updated)
     if doc.location is None:
         return SessionBundle(session=session, raw=raw, periods=periods)
     evses, connectors = _evse_rows(doc.location)
@@ -41,10 +41,10 @@ def flatten_body(body: bytes, requested_id: str) -> SessionBundle:
 
 def _period_rows(session_id: str, period: ChargingPeriod) -> tuple[PeriodRow, ...]:
     if not period.dimensions:
-        return (PeriodRow(session_id, period.index, 0, period.start_date_time),)
+        return (PeriodRow(session_id, period.position, 0, period.start_date_time),)
+    index, start = period.position, period.start_date_time
     return tuple(
-        PeriodRow(session_id, period.index, dim.index, period.start_date_time, dim.type, dim.volume)
-        for dim in period.dimensions
+        PeriodRow(session_id, index, dim.position, start, dim.type, dim.volume) for dim in period.dimensions
     )
 
 

@@ -17,17 +17,23 @@ writes next to no WAL: staging tables are temporary). The hand-written statement
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import fields
+from collections.abc import Sequence
 from datetime import datetime
-from operator import attrgetter
-from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from syncer.rows import ConnectorRow, EvseRow, LocationRow, PeriodRow, RawRow, SessionBundle, SessionRow
+from syncer.rows import (
+    ConnectorRow,
+    EvseRow,
+    LocationRow,
+    PeriodRow,
+    RawRow,
+    SessionBundle,
+    SessionRow,
+    columns,
+)
 from syncer.sql import query
 from syncer.summary import Outcome
 from syncer.upsert import place_rows
@@ -42,22 +48,13 @@ STAGING_TABLES = (
 )
 
 
-def _columns(cls: type[Any]) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
-
-
-_SESSION_COLUMNS = _columns(SessionRow)
-_PERIOD_COLUMNS = _columns(PeriodRow)
-_LOCATION_COLUMNS = _columns(LocationRow)
-_EVSE_COLUMNS = _columns(EvseRow)
-_CONNECTOR_COLUMNS = _columns(ConnectorRow)
-_RAW_COLUMNS = (*_columns(RawRow), "fetched_at")
-
-_session_record = attrgetter(*_SESSION_COLUMNS)
-_period_record = attrgetter(*_PERIOD_COLUMNS)
-_location_record = attrgetter(*_LOCATION_COLUMNS)
-_evse_record = attrgetter(*_EVSE_COLUMNS)
-_connector_record = attrgetter(*_CONNECTOR_COLUMNS)
+# The table rows are named tuples in column order: each is its own COPY record.
+_SESSION_COLUMNS = columns(SessionRow)
+_PERIOD_COLUMNS = columns(PeriodRow)
+_LOCATION_COLUMNS = columns(LocationRow)
+_EVSE_COLUMNS = columns(EvseRow)
+_CONNECTOR_COLUMNS = columns(ConnectorRow)
+_RAW_COLUMNS = (*columns(RawRow), "fetched_at")
 
 
 def supports(conn: AsyncConnection) -> bool:
@@ -101,7 +98,7 @@ async def _merge_sessions(
 ) -> tuple[dict[str, Outcome], set[str]]:
     await apg.copy_records_to_table(
         "syncer_stage_sessions",
-        records=[_session_record(b.session) for b in bundles],
+        records=[b.session for b in bundles],
         columns=_SESSION_COLUMNS,
     )
     incoming = {b.id: b.last_updated for b in bundles}
@@ -127,7 +124,7 @@ async def _replace_children(apg: asyncpg.Connection, written: Sequence[SessionBu
     if not written:
         return
     await apg.execute(_sql("pg_merge_replace_children"), [b.id for b in written])
-    periods = [_period_record(p) for b in written for p in b.periods]
+    periods = [p for b in written for p in b.periods]
     if periods:
         await apg.copy_records_to_table("charging_periods", records=periods, columns=_PERIOD_COLUMNS)
     await apg.copy_records_to_table(
@@ -142,20 +139,14 @@ async def _merge_places(
 ) -> None:
     locations, evses, connectors = place_rows(bundles)
     # In this order, as the generic path: concurrent writers take the locks in the same order.
-    for name, rows, record, columns in (
-        ("locations", locations, _location_record, _LOCATION_COLUMNS),
-        ("evses", evses, _evse_record, _EVSE_COLUMNS),
-        ("connectors", connectors, _connector_record, _CONNECTOR_COLUMNS),
+    for name, rows, names in (
+        ("locations", locations, _LOCATION_COLUMNS),
+        ("evses", evses, _EVSE_COLUMNS),
+        ("connectors", connectors, _CONNECTOR_COLUMNS),
     ):
         if rows:
-            await apg.copy_records_to_table(
-                f"syncer_stage_{name}", records=_records(rows, record), columns=columns
-            )
+            await apg.copy_records_to_table(f"syncer_stage_{name}", records=rows, columns=names)
             await apg.execute(_sql(f"pg_merge_{name}"), now, force)
-
-
-def _records(rows: Iterable[Any], record: attrgetter[Any]) -> list[Any]:
-    return [record(row) for row in rows]
 
 
 def _sql(name: str) -> str:

@@ -1,19 +1,22 @@
-"""The warehouse rows `flatten` produces: plain frozen values, one class per table.
+"""The warehouse rows `flatten` produces: plain immutable values, one class per table.
 
-Field names are the table's column names (see `schema.py`; a test keeps the two in step).
+Field names are the table's column names, in the order of `columns()` (see `schema.py`; a test
+keeps the two in step). The table rows are named tuples: a document makes about fifty of them,
+and a named tuple is built three times faster than a frozen dataclass and is already the
+record PostgreSQL's COPY takes.
 Columns the store fills itself (`synced_at`, `fetched_at`) are not here: rows are pure data.
 Key columns (`id`, `location_id`, `uid`, the evse and connector ids) are lower case.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class SessionRow:
+class SessionRow(NamedTuple):
     id: str
     last_updated: datetime
     cpo_session_id: str | None = None
@@ -36,8 +39,7 @@ class SessionRow:
     total_cost_incl_vat: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PeriodRow:
+class PeriodRow(NamedTuple):
     session_id: str
     period_index: int
     dimension_index: int
@@ -46,8 +48,7 @@ class PeriodRow:
     volume: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LocationRow:
+class LocationRow(NamedTuple):
     location_id: str
     gateway_id: str | None = None
     name: str | None = None
@@ -73,8 +74,7 @@ class LocationRow:
     last_modified_date: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class EvseRow:
+class EvseRow(NamedTuple):
     location_id: str
     uid: str
     gateway_id: str | None = None
@@ -88,8 +88,7 @@ class EvseRow:
     last_updated: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectorRow:
+class ConnectorRow(NamedTuple):
     location_id: str
     evse_uid: str
     id: str
@@ -129,3 +128,8 @@ class SessionBundle:
     @property
     def last_updated(self) -> datetime:
         return self.session.last_updated
+
+
+def columns(cls: type[Any]) -> tuple[str, ...]:
+    """A row class's column names, in record order."""
+    return tuple(cls._fields) if hasattr(cls, "_fields") else tuple(f.name for f in fields(cls))

@@ -8,7 +8,6 @@ so a row only changes when its version strictly increases (or, with `force`, sta
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -16,13 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from syncer import schema
-from syncer.rows import ConnectorRow, EvseRow, LocationRow, PeriodRow, RawRow, SessionRow
+from syncer.rows import ConnectorRow, EvseRow, LocationRow, PeriodRow, RawRow, SessionRow, columns
 
 Row = SessionRow | PeriodRow | LocationRow | EvseRow | ConnectorRow | RawRow
 
 _FIELDS: dict[type[Any], tuple[str, ...]] = {
-    cls: tuple(f.name for f in fields(cls))
-    for cls in (SessionRow, PeriodRow, LocationRow, EvseRow, ConnectorRow, RawRow)
+    cls: columns(cls) for cls in (SessionRow, PeriodRow, LocationRow, EvseRow, ConnectorRow, RawRow)
 }
 
 

@@ -27,19 +27,17 @@ def renamed(bundle: SessionBundle, n: int) -> SessionBundle:
     """The bundle under its own session and location keys, so every example is inserted (the
     same id twice would be `unchanged` and skip its writes)."""
     sid = f"{bundle.id}-{n}"
-    replace = dataclasses.replace
     location = bundle.location
     if location is not None:
-        lid = f"{location.location_id}-{n}"
-        location = replace(location, location_id=lid)
-    return replace(
+        location = location._replace(location_id=f"{location.location_id}-{n}")
+    return dataclasses.replace(
         bundle,
-        session=replace(bundle.session, id=sid),
-        raw=replace(bundle.raw, id=sid),
-        periods=tuple(replace(p, session_id=sid) for p in bundle.periods),
+        session=bundle.session._replace(id=sid),
+        raw=dataclasses.replace(bundle.raw, id=sid),
+        periods=tuple(p._replace(session_id=sid) for p in bundle.periods),
         location=location,
-        evses=tuple(replace(e, location_id=location.location_id) for e in bundle.evses) if location else (),
-        connectors=tuple(replace(c, location_id=location.location_id) for c in bundle.connectors)
+        evses=tuple(e._replace(location_id=location.location_id) for e in bundle.evses) if location else (),
+        connectors=tuple(c._replace(location_id=location.location_id) for c in bundle.connectors)
         if location
         else (),
     )

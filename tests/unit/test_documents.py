@@ -256,7 +256,7 @@ def evse_uids(doc: SessionDocument) -> list[str]:
 
 
 def dimensions(i: int) -> Get:
-    return lambda doc: [(d.index, d.type, d.volume) for d in doc.periods[i].dimensions]
+    return lambda doc: [(d.position, d.type, d.volume) for d in doc.periods[i].dimensions]
 
 
 # (case id, changes to the seed's data, what to read, expected)
@@ -535,7 +535,7 @@ ACCEPTED: list[tuple[str, Mapping[str, Any], Get, Any]] = [
     (
         "period_null_item_keeps_positions",
         {"charging_periods.0": None},
-        lambda d: [p.index for p in d.periods][:2],
+        lambda d: [p.position for p in d.periods][:2],
         [1, 2],
     ),
     (

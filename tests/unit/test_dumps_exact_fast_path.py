@@ -1,4 +1,5 @@
-"""dumps_exact hands objects straight from loads_exact to orjson: the text must not change.
+"""dumps_parsed (and dumps_exact, for the careful parser's objects) hand values straight from
+loads_exact to orjson: the text must not change.
 
 The general writer is the reference: every code point's escaping, every scalar, nesting, key
 order, and the fall-backs (integers beyond 64 bits, hand-built values) give the same text.
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from syncer import coerce
-from syncer.coerce import dumps_exact, loads_exact
+from syncer.coerce import _loads_careful, dumps_exact, dumps_parsed, loads_exact
 
 
 def general(value: Any) -> str:
@@ -26,15 +27,15 @@ def parsed(value: Any) -> Any:
     return loads_exact(json.dumps(value, ensure_ascii=True).encode())
 
 
-def test_parsed_objects_take_the_fast_path() -> None:
-    assert type(loads_exact(b'{"a": {"b": [1]}}')) is coerce._ParsedObject
-    assert type(loads_exact(b'{"a": {"b": [1]}}')["a"]) is coerce._ParsedObject
+def test_the_careful_parsers_objects_take_the_fast_path() -> None:
+    assert type(_loads_careful(b'{"a": {"b": [1]}}')) is coerce._ParsedObject
+    assert type(_loads_careful(b'{"a": {"b": [1]}}')["a"]) is coerce._ParsedObject
 
 
 def test_every_code_point_is_escaped_the_same() -> None:
     text = "".join(chr(cp) for cp in range(1, 0x110000) if not 0xD800 <= cp <= 0xDFFF)  # NUL is refused
     value = parsed({"s": text, text[:5000]: [text[-5000:]]})
-    assert dumps_exact(value) == general(value)
+    assert dumps_exact(value) == dumps_parsed(value) == general(value)
 
 
 @pytest.mark.parametrize(
@@ -48,14 +49,14 @@ def test_every_code_point_is_escaped_the_same() -> None:
     ],
 )
 def test_parsed_documents_give_the_general_writers_text(body: bytes) -> None:
-    value = loads_exact(body)
-    assert dumps_exact(value) == general(value)
-    assert json.loads(dumps_exact(value), parse_float=Decimal) == json.loads(body, parse_float=Decimal)
+    for value in (loads_exact(body), _loads_careful(body)):
+        assert dumps_exact(value) == dumps_parsed(value) == general(value)
+    assert json.loads(dumps_parsed(value), parse_float=Decimal) == json.loads(body, parse_float=Decimal)
 
 
 def test_the_sample_document_is_written_the_same(seed_body: bytes) -> None:
     data = loads_exact(seed_body)["data"]
-    assert dumps_exact(data) == general(data)
+    assert dumps_parsed(data) == dumps_exact(data) == general(data)
 
 
 def test_hand_built_values_still_use_the_general_writer() -> None:

@@ -3,7 +3,6 @@ tables accept (keys present and lower case, UTC timestamps, finite decimals, uni
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 from syncer.documents import ERROR_KINDS, dumps_exact
 from syncer.errors import DocumentError
 from syncer.flatten import flatten_body
-from syncer.rows import SessionBundle
+from syncer.rows import SessionBundle, columns
 from tests.unit.docs_factory import DELETE, SEED_ID, body_with_data, encode, patched, seed_data, seed_envelope
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -248,16 +247,16 @@ def check_rows(result: SessionBundle, raw: bytes, requested_id: str) -> None:
 
 def check_values(row: Any) -> None:
     """Every column of a row: aware UTC datetimes, finite decimals, no empty strings."""
-    for column in dataclasses.fields(row):
-        value = getattr(row, column.name)
+    for column in columns(type(row)):
+        value = getattr(row, column)
         if isinstance(value, datetime):
-            assert value.tzinfo is UTC, column.name
+            assert value.tzinfo is UTC, column
         elif isinstance(value, Decimal):
-            assert value.is_finite(), column.name
+            assert value.is_finite(), column
             exponent = value.as_tuple().exponent
             assert isinstance(exponent, int)
             # PostgreSQL numeric: up to 131072 digits before the point, 16383 after it
-            assert value.adjusted() < 131072 and -exponent <= 16383, column.name
+            assert value.adjusted() < 131072 and -exponent <= 16383, column
         elif isinstance(value, str):
             assert value != "" or column.name == "document", column.name
             assert "\x00" not in value, column.name
