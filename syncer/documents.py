@@ -27,18 +27,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 from syncer import coerce
 from syncer.coerce import dumps_exact, dumps_parsed
 from syncer.errors import DocumentError
 from syncer.gateway_status import check_status
-from syncer.rows import ConnectorRow, EvseRow, LocationRow, SessionRow
+from syncer.rows import ConnectorRow, EvseRow, LocationRow, PeriodRow, SessionRow
 
 __all__ = [
     "ERROR_KINDS",
-    "ChargingPeriod",
-    "Dimension",
     "EvseDocument",
     "LocationDocument",
     "SessionDocument",
@@ -60,20 +58,6 @@ ERROR_KINDS = frozenset({
 """Every `DocumentError.kind` this module raises (for dashboards and tests)."""
 
 
-class Dimension(NamedTuple):
-    position: int
-    """Position in the period's `dimensions` list as received."""
-    type: str | None
-    volume: Decimal | None
-
-
-class ChargingPeriod(NamedTuple):
-    position: int
-    """Position in `charging_periods` as received."""
-    start_date_time: datetime | None
-    dimensions: tuple[Dimension, ...]
-
-
 @dataclass(frozen=True, slots=True)
 class EvseDocument:
     row: EvseRow
@@ -93,7 +77,10 @@ class SessionDocument:
     """A session read and normalised; the typed fields are carried in the row classes they fill."""
 
     session: SessionRow
-    periods: tuple[ChargingPeriod, ...]
+    periods: tuple[PeriodRow, ...]
+    """`charging_periods` in long format: a row per dimension, keyed by the period's and the
+    dimension's positions as received; a period without dimensions keeps one row with null
+    type and volume (so its start time is not lost)."""
     location: LocationDocument | None
     data: dict[str, Any] = field(repr=False, hash=False)
     """The `data` object as parsed (numbers as `Decimal`), unknown fields included."""
@@ -218,7 +205,7 @@ def _session(data: dict[str, Any], requested_id: str) -> SessionDocument:
         total_cost=total_cost,
         total_cost_incl_vat=total_cost_incl_vat,
     )
-    return SessionDocument(session, _periods(data), location, data)
+    return SessionDocument(session, _periods(data, session_id), location, data)
 
 
 def _version(data: dict[str, Any]) -> datetime:
@@ -239,43 +226,53 @@ def _version(data: dict[str, Any]) -> datetime:
 _START_NAMES = ("start_date_time", "start_datetime")
 
 
-def _periods(data: dict[str, Any]) -> tuple[ChargingPeriod, ...]:
+def _periods(data: dict[str, Any], session_id: str) -> tuple[PeriodRow, ...]:
     raw_periods = coerce.items(data.get("charging_periods"), "charging_periods")
     try:
-        return _periods_quietly(raw_periods)
+        return _periods_quietly(raw_periods, session_id)
     except DocumentError:
-        return _periods_naming_fields(raw_periods)  # fails the same way, naming the field
+        return _periods_naming_fields(raw_periods, session_id)  # fails the same way, naming the field
 
 
-def _periods_quietly(raw_periods: list[Any]) -> tuple[ChargingPeriod, ...]:
-    """`_periods_naming_fields` without building a field path per value: the hot loop (about
-    a hundred values a document). Same values, same failures; only the messages are blank."""
-    mapping, items, text, decimal = coerce.mapping, coerce.items, coerce.text, coerce.decimal
-    periods = []
+def _periods_quietly(raw_periods: list[Any], session_id: str) -> tuple[PeriodRow, ...]:
+    """`_periods_naming_fields` without building a field path per value, and with the common
+    types checked inline: the hot loop (about a hundred values a document). Same rows, same
+    failures; only the messages are blank."""
+    mapping, items, text, decimal, timestamp = (
+        coerce.mapping,
+        coerce.items,
+        coerce.text,
+        coerce.decimal,
+        coerce.timestamp,
+    )
+    rows: list[PeriodRow] = []
     for i, raw in enumerate(raw_periods):
-        period = mapping(raw, "")
+        period = raw if type(raw) is dict else mapping(raw, "")
         if period is None:
             continue
-        dimensions = []
-        for j, raw_dimension in enumerate(items(period.get("dimensions"), "")):
-            dimension = mapping(raw_dimension, "")
-            if dimension is not None:
-                kind = dimension.get("type")
-                volume = dimension.get("volume")
-                dimensions.append(
-                    Dimension(
-                        j,
-                        text(None if kind == "" else kind, ""),
-                        decimal(None if volume == "" else volume, ""),
-                    )
-                )
-        start = coerce.timestamp(_pick(period, _START_NAMES)[1], "")
-        periods.append(ChargingPeriod(i, start, tuple(dimensions)))
-    return tuple(periods)
+        dimensions = period.get("dimensions")
+        if type(dimensions) is not list:
+            dimensions = items(dimensions, "")
+        start = timestamp(_pick(period, _START_NAMES)[1], "")
+        first = len(rows)
+        for j, raw_dimension in enumerate(dimensions):
+            dimension = raw_dimension if type(raw_dimension) is dict else mapping(raw_dimension, "")
+            if dimension is None:
+                continue
+            kind = dimension.get("type")
+            if type(kind) is not str or not kind:
+                kind = text(None if kind == "" else kind, "")
+            volume = dimension.get("volume")
+            rows.append(
+                PeriodRow(session_id, i, j, start, kind, decimal(None if volume == "" else volume, ""))
+            )
+        if len(rows) == first:
+            rows.append(PeriodRow(session_id, i, 0, start))
+    return tuple(rows)
 
 
-def _periods_naming_fields(raw_periods: list[Any]) -> tuple[ChargingPeriod, ...]:
-    periods = []
+def _periods_naming_fields(raw_periods: list[Any], session_id: str) -> tuple[PeriodRow, ...]:
+    rows: list[PeriodRow] = []
     for i, raw in enumerate(raw_periods):
         at = f"charging_periods[{i}]"
         period = coerce.mapping(raw, at)
@@ -287,10 +284,12 @@ def _periods_naming_fields(raw_periods: list[Any]) -> tuple[ChargingPeriod, ...]
             dimension = coerce.mapping(raw_dimension, dim_at)
             if dimension is not None:
                 kind = _text(dimension, dim_at + ".", "type")
-                dimensions.append(Dimension(j, kind, _number_field(dimension, dim_at + ".", "volume")))
+                dimensions.append((j, kind, _number_field(dimension, dim_at + ".", "volume")))
         start = _time(period, at + ".", "start_date_time", "start_datetime")
-        periods.append(ChargingPeriod(i, start, tuple(dimensions)))
-    return tuple(periods)
+        rows.extend(PeriodRow(session_id, i, j, start, kind, volume) for j, kind, volume in dimensions)
+        if not dimensions:
+            rows.append(PeriodRow(session_id, i, 0, start))
+    return tuple(rows)
 
 
 def _location(data: dict[str, Any], session_location_id: str | None) -> LocationDocument | None:

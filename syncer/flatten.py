@@ -1,8 +1,6 @@
 """Pure: one parsed session document -> the rows of every table it touches. No I/O, no clock.
 
-- charging_periods in long format: one row per dimension, keyed by the period's and the
-  dimension's positions in the document; a period without dimensions keeps one row whose
-  type and volume are null (so its start time is not lost).
+- charging_periods: as `parse_body` made them (one row per dimension, see `SessionDocument`).
 - An EVSE uid repeated within the location, or a connector id repeated within its EVSE
   (ids differing only in case are the same id): the last one in the document wins, in the
   position where the id first appeared. The primary keys stay unique, the result deterministic.
@@ -11,15 +9,15 @@
 
 from __future__ import annotations
 
-from syncer.documents import ChargingPeriod, LocationDocument, SessionDocument, dumps_parsed, parse_body
-from syncer.rows import ConnectorRow, EvseRow, PeriodRow, RawRow, SessionBundle
+from syncer.documents import LocationDocument, SessionDocument, dumps_parsed, parse_body
+from syncer.rows import ConnectorRow, EvseRow, RawRow, SessionBundle
 
 __all__ = ["flatten", "flatten_body"]
 
 
 def flatten(doc: SessionDocument) -> SessionBundle:
     session = doc.session
-    periods = tuple(row for period in doc.periods for row in _period_rows(session.id, period))
+    periods = doc.periods
     raw = RawRow(session.id, dumps_parsed(doc.data), session.last_updated)
     if doc.location is None:
         return SessionBundle(session=session, raw=raw, periods=periods)
@@ -37,15 +35,6 @@ def flatten(doc: SessionDocument) -> SessionBundle:
 def flatten_body(body: bytes, requested_id: str) -> SessionBundle:
     """`flatten(parse_body(...))`: a gateway response body straight to rows."""
     return flatten(parse_body(body, requested_id=requested_id))
-
-
-def _period_rows(session_id: str, period: ChargingPeriod) -> tuple[PeriodRow, ...]:
-    if not period.dimensions:
-        return (PeriodRow(session_id, period.position, 0, period.start_date_time),)
-    index, start = period.position, period.start_date_time
-    return tuple(
-        PeriodRow(session_id, index, dim.position, start, dim.type, dim.volume) for dim in period.dimensions
-    )
 
 
 def _evse_rows(location: LocationDocument) -> tuple[tuple[EvseRow, ...], tuple[ConnectorRow, ...]]:

