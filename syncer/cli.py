@@ -78,6 +78,20 @@ LeaseSeconds = Annotated[
         help="Queue lease; heartbeats extend it while working (default 120) [env SYNCER_LEASE_SECONDS]"
     ),
 ]
+Processes = Annotated[
+    int | None,
+    typer.Option(
+        help="Worker processes (default 1; one per core is the fastest); --concurrency, --rate and"
+        " --limit are split between them [env SYNCER_PROCESSES]"
+    ),
+]
+Shard = Annotated[
+    str | None,
+    typer.Option(
+        help="Only the ids in shard K of N (a stable hash of the id), e.g. 0/4: one file split"
+        " between pods [env SYNCER_SHARD]"
+    ),
+]
 ShutdownGrace = Annotated[
     float | None,
     typer.Option(
@@ -136,6 +150,8 @@ def run(
     progress: Progress = None,
     shutdown_grace: ShutdownGrace = None,
     lease_seconds: LeaseSeconds = None,
+    processes: Processes = None,
+    shard: Shard = None,
 ) -> None:
     """Sync the sessions named in a file (--ids) or queued in sync_queue (--queue)."""
     if (ids is None) == (not queue):
@@ -156,10 +172,22 @@ def run(
         progress=progress,
         shutdown_grace=shutdown_grace,
         lease_seconds=lease_seconds,
+        processes=processes,
+        shard=shard,
     )
     settings.require_gateway()
     if ids not in (None, "-") and not Path(str(ids)).is_file():  # before the database or the gateway
         raise ConfigError(f"--ids: no such file: {ids}")
+    if settings.shard and ids is None:
+        raise ConfigError("--shard: only with --ids FILE (queue workers share the queue without it)")
+    if settings.processes > 1:
+        if ids == "-":
+            raise ConfigError(
+                "--processes: needs --ids FILE or --queue (stdin cannot be split between processes)"
+            )
+        from syncer.processes import run_processes
+
+        raise typer.Exit(run_processes(settings, ids))
 
     async def main() -> int:
         from syncer.worker import run_file, run_queue, tune_gc

@@ -35,6 +35,28 @@ class Settings(BaseSettings):
     progress: bool | None = None
     shutdown_grace: float = Field(default=25.0, ge=0)
     lease_seconds: float = Field(default=120.0, gt=0)
+    processes: int = Field(default=1, ge=1, le=64)
+    shard: str | None = None
+    """"K/N": only the ids that hash into shard K of N (see `shard_of`)."""
+    summary_out: Path | None = None
+    """Where `run` also writes its summary as JSON (used by `--processes` to add them up)."""
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        k, sep, n = value.strip().partition("/")
+        if not (sep and k.isdigit() and n.isdigit() and 0 <= int(k) < int(n)):
+            raise ValueError("must be K/N with 0 <= K < N, e.g. 0/4")
+        return f"{int(k)}/{int(n)}"
+
+    @property
+    def shard_spec(self) -> tuple[int, int] | None:
+        if self.shard is None:
+            return None
+        k, _, n = self.shard.partition("/")
+        return int(k), int(n)
 
     @field_validator("gateway_url")
     @classmethod

@@ -6,6 +6,7 @@ skips blanks and `#` comments, lower-cases, drops duplicates and flags invalid i
 from __future__ import annotations
 
 import sys
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,3 +84,17 @@ async def file_ids(spec: str) -> AsyncIterator[SourceId]:
     finally:
         if handle is not sys.stdin:
             handle.close()
+
+
+def shard_of(id: str, shards: int) -> int:
+    """The shard (0 … shards-1) an id belongs to: by a stable hash of its lower-case form, so
+    the same id in any case lands in the same shard on every machine and every run."""
+    return zlib.crc32(id.lower().encode("utf-8", "surrogatepass")) % shards
+
+
+async def only_shard(source: AsyncIterator[SourceId], shard: tuple[int, int]) -> AsyncIterator[SourceId]:
+    """The ids of `source` in shard K of N (`--shard K/N`)."""
+    k, n = shard
+    async for item in source:
+        if shard_of(item.id, n) == k:
+            yield item

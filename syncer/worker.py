@@ -11,6 +11,7 @@ that, in-flight work is cancelled and rolled back (never half-written).
 from __future__ import annotations
 
 import gc
+import json
 import math
 import signal
 import time
@@ -37,7 +38,7 @@ from syncer.queue_worker import QueueLease
 from syncer.ratelimit import RateLimiter
 from syncer.rows import SessionBundle
 from syncer.settings import Settings
-from syncer.sources import SourceId, file_ids
+from syncer.sources import SourceId, file_ids, only_shard
 from syncer.store import Fence, Store
 from syncer.summary import Failure, Outcome, RunSummary
 
@@ -261,14 +262,13 @@ class Run:
             await self.store.finish_run(
                 self.run_id, self.summary, status=status, exit_code=code, finished_at=now()
             )
-        log.info(
-            "run.finished",
-            run_id=self.run_id,
-            source=source_name,
-            status=status,
-            exit_code=code,
-            **self.summary.as_dict(),
-        )
+        finished = {"run_id": self.run_id, "source": source_name, "status": status, "exit_code": code}
+        if self.settings.shard:
+            finished["shard"] = self.settings.shard
+        finished.update(self.summary.as_dict())
+        log.info("run.finished", **finished)
+        if self.settings.summary_out:
+            self.settings.summary_out.write_text(json.dumps(finished) + "\n", encoding="utf-8")
         return code
 
 
@@ -312,8 +312,10 @@ def open_client(settings: Settings, **overrides: Any) -> GatewayClient:
 
 
 async def run_file(settings: Settings, ids: str, **client_overrides: Any) -> int:
-    """`syncer run --ids FILE|-`: returns the exit code."""
-    return await run_ids(settings, file_ids(ids), **client_overrides)
+    """`syncer run --ids FILE|-` (and `--shard K/N`): returns the exit code."""
+    source = file_ids(ids)
+    shard = settings.shard_spec
+    return await run_ids(settings, only_shard(source, shard) if shard else source, **client_overrides)
 
 
 async def run_queue(settings: Settings, **client_overrides: Any) -> int:
