@@ -3,6 +3,8 @@
     fetch-only ceiling     raw aiohttp at the same concurrency, no parsing, no database
     syncer first load      `python -m syncer run --ids …` into PostgreSQL (the real CLI)
     syncer unchanged       the same again: nothing is newer
+    syncer, N processes    `run --ids … --processes N`: first load and unchanged rerun
+    syncer, --queue        `enqueue`, then `run --queue --processes N`
     db-only ceiling        the syncer's COPY-merge of documents fetched and parsed beforehand
     dlt merge              dlt's parallelized transformer + merge into PostgreSQL
     syncer 10% changed     after POST /_sandbox/bump?share=0.1
@@ -40,10 +42,6 @@ from bench.fetch_only import fetch_all
 from bench.probes import Measurement, drop_database, measure, recreate_database
 
 RESULTS = Path(__file__).parent / "results"
-GC_TUNED = "import gc; from syncer.cli import main; gc.freeze(); gc.set_threshold(50_000, 20, 100); main()"
-"""The proposed worker change, tried from outside: the start-up heap out of the collector's
-way, and young collections every 50,000 allocations instead of 700 (parsed documents hold no
-reference cycles: reference counting frees them)."""
 PY = sys.executable
 
 
@@ -58,7 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--processes",
         type=int,
         default=2,
-        help="also: first loads by N processes, on N shards of the file and on one queue (0: skip)",
+        help="also `run --processes N` (first load, unchanged rerun) and `run --queue --processes N`;"
+        " 0 or 1 skips them",
     )
     parser.add_argument("--skip-dlt", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
@@ -153,58 +152,30 @@ class Bench:
         return m
 
     def syncer(
-        self, name: str, ids_file: Path, n: int, url: str, database: str, *, gc_tuned: bool = False
+        self, name: str, source: list[str], n: int, url: str, database: str, *, processes: int = 1
     ) -> Measurement:
-        start = [PY, "-c", GC_TUNED] if gc_tuned else [PY, "-m", "syncer"]
-        argv = [*start, "run", "--ids", str(ids_file), "--gateway-url", self.gateway]
+        """The real CLI: `python -m syncer run …` (with `--processes N` when N > 1)."""
+        argv = [PY, "-m", "syncer", "run", *source, "--gateway-url", self.gateway]
         argv += ["--database-url", url, "--concurrency", str(self.args.concurrency), "--rate", "0"]
         argv += ["--log-format", "json", "--no-progress"]
+        if processes > 1:
+            argv += ["--processes", str(processes)]
         if self.args.batch_size:
             argv += ["--batch-size", str(self.args.batch_size)]
         m = self.step(name, n, argv, database, SYNCER_TOKEN=TOKEN)
-        summary = m.result
-        expected_failures = summary.get("failed", 0)
-        if expected_failures:
-            raise RuntimeError(f"{name}: {expected_failures} ids failed: {summary}")
-        return m
-
-    def _parallel(
-        self, name: str, n: int, url: str, database: str, source: list[str], *, gc_tuned: bool = False
-    ) -> Measurement:
-        workers = self.args.processes
-        start = [PY, "-c", GC_TUNED] if gc_tuned else [PY, "-m", "syncer"]
-        argv = [PY, "-m", "bench.parallel", str(workers), *start, "run", *source]
-        argv += ["--gateway-url", self.gateway, "--database-url", url, "--rate", "0", "--log-format", "json"]
-        argv += ["--concurrency", str(max(1, self.args.concurrency // workers)), "--no-progress"]
-        if self.args.batch_size:
-            argv += ["--batch-size", str(self.args.batch_size)]
-        m = self.step(name, n, argv, database, SYNCER_TOKEN=TOKEN)
-        if m.result.get("failed") or m.result.get("inserted") != n:
+        if m.result.get("failed") or m.result.get("requested") != n:
             raise RuntimeError(f"{name}: {m.result}")
         return m
 
-    def shards(self, ids_file: Path, n: int, *, gc_tuned: bool = False) -> Measurement:
-        """N processes, each on its own shard of the ids (each with concurrency / N, so as many
-        requests are in flight as in the other steps): what a `--processes N` option would do."""
-        workers = self.args.processes
-        ids = ids_file.read_text().splitlines(keepends=True)
-        for k in range(workers):
-            (self.work / f"shard-{k}.txt").write_text("".join(ids[k::workers]))
-        database = "bench_shards_gc" if gc_tuned else "bench_shards"
-        url = self.database(database)
-        source = ["--ids", str(self.work / "shard-{shard}.txt")]
-        name = f"syncer first load, {workers} shards" + (", GC tuned" if gc_tuned else "")
-        return self._parallel(name, n, url, database, source, gc_tuned=gc_tuned)
-
     def queue_workers(self, ids_file: Path, n: int) -> Measurement:
-        """Enqueue, then N `run --queue` workers drain the same queue (the documented
-        deployment for big backfills)."""
+        """Enqueue, then `run --queue --processes N` drains it (the documented deployment for
+        big backfills, N processes on one machine)."""
         url = self.database("bench_queue")
         enqueue = [PY, "-m", "syncer", "enqueue", str(ids_file), "--database-url", url]
         subprocess.run(enqueue, check=True, capture_output=True)
         workers = self.args.processes
-        return self._parallel(
-            f"syncer first load, {workers} queue workers", n, url, "bench_queue", ["--queue"]
+        return self.syncer(
+            f"syncer first, --queue, {workers} procs", ["--queue"], n, url, "bench_queue", processes=workers
         )
 
 
@@ -247,22 +218,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             steps["fetch_only"] = fetch.as_dict()
 
             url = bench.database("bench_syncer")
+            source = ["--ids", str(ids_file)]
             steps["syncer_first"] = bench.syncer(
-                "syncer first load", ids_file, n, url, "bench_syncer"
+                "syncer first load", source, n, url, "bench_syncer"
             ).as_dict()
             steps["syncer_unchanged"] = bench.syncer(
-                "syncer unchanged rerun", ids_file, n, url, "bench_syncer"
+                "syncer unchanged rerun", source, n, url, "bench_syncer"
             ).as_dict()
 
-            gc_url = bench.database("bench_gc")
-            steps["syncer_gc_first"] = bench.syncer(
-                "syncer first load, GC tuned", ids_file, n, gc_url, "bench_gc", gc_tuned=True
-            ).as_dict()
-
-            if args.processes:
-                steps["syncer_shards_first"] = bench.shards(ids_file, n).as_dict()
-                steps["syncer_shards_gc_first"] = bench.shards(ids_file, n, gc_tuned=True).as_dict()
-                steps["syncer_queue_first"] = bench.queue_workers(ids_file, n).as_dict()
+            if args.processes > 1:
+                p = args.processes
+                p_url = bench.database("bench_processes")
+                steps["processes_first"] = bench.syncer(
+                    f"syncer first, {p} processes", source, n, p_url, "bench_processes", processes=p
+                ).as_dict()
+                steps["processes_unchanged"] = bench.syncer(
+                    f"syncer unchanged, {p} procs", source, n, p_url, "bench_processes", processes=p
+                ).as_dict()
+                steps["queue_first"] = bench.queue_workers(ids_file, n).as_dict()
 
             db_url = bench.database("bench_db_only")
             batch = str(args.batch_size or 200)
@@ -291,7 +264,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             bump(gateway, 0.1)
             steps["syncer_changed"] = bench.syncer(
-                "syncer 10% changed", ids_file, n, url, "bench_syncer"
+                "syncer 10% changed", source, n, url, "bench_syncer"
             ).as_dict()
 
             if not args.skip_memory:
@@ -300,7 +273,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     mem_ids = write_ids(work / f"mem-{count}.txt", f"mem{count}", count)
                     mem_url = bench.database(f"bench_mem_{count}")
                     m = bench.syncer(
-                        f"memory run, {count:,} ids", mem_ids, count, mem_url, f"bench_mem_{count}"
+                        f"memory run, {count:,} ids",
+                        ["--ids", str(mem_ids)],
+                        count,
+                        mem_url,
+                        f"bench_mem_{count}",
                     )
                     results["memory"][str(count)] = m.as_dict()
                     if not args.keep_databases:
@@ -335,20 +312,18 @@ def ratios(results: dict[str, Any]) -> dict[str, float | None]:
         return round(a / b, 2) if a and b else None
 
     first, unchanged, changed = rate("syncer_first"), rate("syncer_unchanged"), rate("syncer_changed")
-    shards, queue = rate("syncer_shards_first"), rate("syncer_queue_first")
+    processes, queue = rate("processes_first"), rate("queue_first")
     out: dict[str, float | None] = {
-        "gc_tuned_first_vs_dlt": ratio(rate("syncer_gc_first"), rate("dlt")),
-        "gc_tuned_first_vs_fetch_ceiling": ratio(rate("syncer_gc_first"), rate("fetch_only")),
-        "shards_first_vs_dlt": ratio(shards, rate("dlt")),
-        "shards_first_vs_fetch_ceiling": ratio(shards, rate("fetch_only")),
-        "shards_gc_tuned_first_vs_dlt": ratio(rate("syncer_shards_gc_first"), rate("dlt")),
-        "shards_gc_tuned_first_vs_fetch_ceiling": ratio(rate("syncer_shards_gc_first"), rate("fetch_only")),
-        "queue_workers_first_vs_dlt": ratio(queue, rate("dlt")),
-        "queue_workers_first_vs_fetch_ceiling": ratio(queue, rate("fetch_only")),
         "first_vs_dlt": ratio(first, rate("dlt")),
         "first_vs_fetch_ceiling": ratio(first, rate("fetch_only")),
         "first_vs_db_ceiling": ratio(first, rate("db_only")),
+        "processes_first_vs_dlt": ratio(processes, rate("dlt")),
+        "processes_first_vs_fetch_ceiling": ratio(processes, rate("fetch_only")),
+        "processes_first_vs_db_ceiling": ratio(processes, rate("db_only")),
+        "queue_processes_first_vs_dlt": ratio(queue, rate("dlt")),
+        "queue_processes_first_vs_fetch_ceiling": ratio(queue, rate("fetch_only")),
         "unchanged_vs_first": ratio(unchanged, first),
+        "processes_unchanged_vs_first": ratio(rate("processes_unchanged"), processes),
         "changed_vs_first": ratio(changed, first),
         "unchanged_vs_dlt": ratio(unchanged, rate("dlt")),
     }
@@ -364,7 +339,7 @@ def ratios(results: dict[str, Any]) -> dict[str, float | None]:
 # -- the report ---------------------------------------------------------------------------------
 
 COLUMNS = (
-    ("step", "{}", 26),
+    ("step", "{}", 30),
     ("sessions/s", "{:,.0f}", 10),
     ("wall s", "{:.1f}", 7),
     ("CPU s", "{:.1f}", 6),
@@ -377,12 +352,14 @@ COLUMNS = (
 
 
 def table(results: dict[str, Any]) -> str:
-    rows = [("syncer_first", "syncer first load"), ("syncer_unchanged", "syncer unchanged rerun")]
-    rows += [("syncer_gc_first", "syncer first, GC tuned")]
     p = results["settings"].get("processes")
-    rows += [("syncer_changed", "syncer 10% changed"), ("syncer_shards_first", f"syncer first, {p} shards")]
-    rows += [("syncer_shards_gc_first", f"syncer first, {p} shards, GC")]
-    rows += [("syncer_queue_first", f"syncer first, {p} queue wkrs")]
+    rows = [("syncer_first", "syncer first load"), ("syncer_unchanged", "syncer unchanged rerun")]
+    rows += [("syncer_changed", "syncer 10% changed")]
+    rows += [
+        ("processes_first", f"syncer first, {p} processes"),
+        ("processes_unchanged", f"syncer unchanged, {p} procs"),
+    ]
+    rows += [("queue_first", f"syncer first, --queue, {p} procs")]
     rows += [("fetch_only", "fetch-only ceiling")]
     rows += [("db_only", "db-only ceiling (writes)"), ("dlt", "dlt merge")]
     lines = [
