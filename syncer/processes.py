@@ -31,8 +31,7 @@ from typing import Any
 from syncer.errors import ConfigError
 from syncer.logs import get_logger
 from syncer.settings import Settings
-from syncer.summary import RunSummary
-from syncer.worker import EXIT_INTERRUPTED
+from syncer.summary import EXIT_INTERRUPTED, RunSummary
 
 log = get_logger("syncer.processes")
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
+
+EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+"""The exit code of a run stopped by a signal after a clean drain (the contract's 130/143)."""
 
 
 class Outcome(StrEnum):

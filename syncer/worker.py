@@ -40,11 +40,10 @@ from syncer.rows import SessionBundle
 from syncer.settings import Settings
 from syncer.sources import SourceId, file_ids, only_shard
 from syncer.store import Fence, Store
-from syncer.summary import Failure, Outcome, RunSummary
+from syncer.summary import EXIT_INTERRUPTED, Failure, Outcome, RunSummary
 
 BATCH_WAIT_S = 1.0
 QUEUE_QUICK_TRIES = 3
-EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 log = get_logger("syncer.worker")
 
 
