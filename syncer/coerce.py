@@ -235,7 +235,7 @@ def loads_exact(body: bytes) -> Any:
     Objects are dicts in received order. Also rejects what JSON allows but a warehouse cannot
     hold: duplicate keys, NaN/Infinity, absurd numbers, deep nesting, NUL and lone surrogates.
 
-    A plain body (the common case) is read by msgspec in C, about four times faster; anything
+    A plain body (the common case) is read by msgspec in C, about twice as fast; anything
     the quick path cannot vouch for is read again by the careful path below, which alone
     decides what is refused and why. Both give the same value (a property test holds them to it).
     """
