@@ -35,7 +35,7 @@ from syncer.rows import (
     columns,
 )
 from syncer.sql import query
-from syncer.summary import Outcome
+from syncer.summary import Outcome, classify
 from syncer.upsert import place_rows
 
 __all__ = ["STAGING_TABLES", "merge", "supports"]
@@ -152,12 +152,3 @@ async def _merge_places(
 
 def _sql(name: str) -> str:
     return query(name).text
-
-
-def classify(incoming: datetime, stored: datetime | None, force: bool) -> Outcome:
-    """The outcome of writing version `incoming` over `stored` (None: no row yet)."""
-    if stored is None:
-        return Outcome.INSERTED
-    if incoming > stored or (force and incoming == stored):
-        return Outcome.UPDATED
-    return Outcome.UNCHANGED if incoming == stored else Outcome.STALE

@@ -19,7 +19,7 @@ from syncer import pg_merge, schema
 from syncer.database import create_engine, redact_url
 from syncer.errors import DatabaseUnavailable
 from syncer.rows import SessionBundle
-from syncer.summary import Failure, Outcome, RunSummary
+from syncer.summary import Failure, Outcome, RunSummary, classify
 from syncer.upsert import (
     CONNECTOR_KEY,
     CONNECTORS,
@@ -131,7 +131,7 @@ class Store:
         outcomes: dict[str, Outcome] = {}
         candidates = []
         for bundle in merged:
-            outcome = _classify(bundle.last_updated, stored.get(bundle.id), force)
+            outcome = classify(bundle.last_updated, stored.get(bundle.id), force)
             outcomes[bundle.id] = outcome
             if outcome in (Outcome.INSERTED, Outcome.UPDATED):
                 candidates.append(bundle)
@@ -141,7 +141,7 @@ class Store:
             if lost:  # a concurrent writer got there first: classify against what it stored
                 again = await self._versions(conn, [b.id for b in lost])
                 for bundle in lost:
-                    outcomes[bundle.id] = _classify(bundle.last_updated, again.get(bundle.id), False)
+                    outcomes[bundle.id] = classify(bundle.last_updated, again.get(bundle.id), False)
         await self._write_places(conn, merged, now, force)
         return outcomes
 
@@ -243,14 +243,6 @@ class Store:
                 .where(table.c.run_id == run_id)
                 .values(status=status, exit_code=exit_code, finished_at=finished_at, **summary.as_dict())
             )
-
-
-def _classify(incoming: datetime, stored: datetime | None, force: bool) -> Outcome:
-    if stored is None:
-        return Outcome.INSERTED
-    if incoming > stored or (force and incoming == stored):
-        return Outcome.UPDATED
-    return Outcome.UNCHANGED if incoming == stored else Outcome.STALE
 
 
 def _sqlstate(error: sa.exc.DBAPIError) -> str | None:

@@ -21,6 +21,16 @@ class Outcome(StrEnum):
     DEFERRED = "deferred"
 
 
+def classify(incoming: datetime, stored: datetime | None, force: bool) -> Outcome:
+    """The outcome of writing version `incoming` over `stored` (None: no row yet); `force`
+    rewrites an equal version (`syncer reprocess`). Both write paths report by it."""
+    if stored is None:
+        return Outcome.INSERTED
+    if incoming > stored or (force and incoming == stored):
+        return Outcome.UPDATED
+    return Outcome.UNCHANGED if incoming == stored else Outcome.STALE
+
+
 @dataclass(frozen=True, slots=True)
 class Failure:
     """One id that did not sync in this run (also used for `not_found`)."""
