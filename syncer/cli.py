@@ -109,7 +109,9 @@ def _settings(**options: Any) -> Settings:
 
 
 def run_async(main: Callable[[], Coroutine[Any, Any, int | None]]) -> None:
-    code = anyio.run(main) or 0
+    from syncer.loop import use_uvloop
+
+    code = anyio.run(main, backend_options={"use_uvloop": use_uvloop()}) or 0
     raise typer.Exit(code)
 
 

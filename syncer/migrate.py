@@ -27,7 +27,44 @@ def _v1_create_tables(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, checkfirst=True)
 
 
-STEPS: dict[int, Step] = {1: _v1_create_tables}
+def _v2_faster_loads(conn: Connection) -> None:
+    """PostgreSQL only (SQLite keeps what it has; new SQLite files get the v1 tables as now
+    defined). Measured in bench/ (docs/benchmark.md):
+    - charging_periods.session_id is no longer a declared foreign key: PostgreSQL checked it
+      once per period row (~50 per session), a third of the write's CPU. The write path keeps
+      the relation by construction: periods are written only in the transaction that wrote
+      their session, and the syncer never deletes sessions.
+    - raw_sessions.document is compressed with lz4 where the server has it (PostgreSQL 14+
+      built with lz4): the 7 KB documents cost about half as much CPU to store as with pglz.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    fks = conn.execute(sa.text(_PERIOD_FOREIGN_KEYS)).scalars().all()
+    for name in fks:
+        conn.execute(sa.text(f"ALTER TABLE charging_periods DROP CONSTRAINT {_quoted(conn, name)}"))
+    conn.execute(sa.text(f"COMMENT ON COLUMN charging_periods.session_id IS '{_PERIOD_SESSION_NOTE}'"))
+    if conn.execute(sa.text(_HAS_LZ4)).scalar():
+        conn.execute(sa.text("ALTER TABLE raw_sessions ALTER COLUMN document SET COMPRESSION lz4"))
+
+
+_PERIOD_FOREIGN_KEYS = """
+SELECT conname FROM pg_constraint
+WHERE conrelid = 'charging_periods'::regclass AND confrelid = 'sessions'::regclass AND contype = 'f'
+"""
+_HAS_LZ4 = """
+SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'
+"""
+_PERIOD_SESSION_NOTE = (
+    "sessions.id; written in the same transaction as its session (not a declared foreign key:"
+    " checking one costs a lookup per period row)"
+)
+
+
+def _quoted(conn: Connection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote_identifier(name)
+
+
+STEPS: dict[int, Step] = {1: _v1_create_tables, 2: _v2_faster_loads}
 assert max(STEPS) == schema.SCHEMA_VERSION
 
 

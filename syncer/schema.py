@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class UtcDateTime(sa.types.TypeDecorator[datetime]):
@@ -139,10 +139,10 @@ class Session(SQLModel, table=True):
 
 
 class ChargingPeriod(SQLModel, table=True):
+    """`session_id` holds `sessions.id` but is not a declared foreign key (see migrate v2)."""
+
     __tablename__ = "charging_periods"
-    session_id: str = Field(
-        sa_column=sa.Column(sa.Text(), sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
-    )
+    session_id: str = Field(sa_column=sa.Column(sa.Text(), primary_key=True))
     period_index: int = Field(primary_key=True)
     dimension_index: int = Field(primary_key=True)
     start_date_time: datetime | None = _ts()

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import uvicorn
 
+from syncer.loop import loop_factory
 from syncer.sandbox.app import build_app
 from syncer.sandbox.config import SandboxConfig
 from syncer.sandbox.responses import quiet_deliberate_cuts
@@ -164,5 +165,5 @@ def serve(
                 on_ready(url)
             await stop.wait()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=loop_factory()) as runner:
+        runner.run(main())

@@ -59,6 +59,10 @@ async def read_tables(database_url: str) -> Tables:
         raw = {row["id"]: row["document"] for row in await rows("raw_sessions", "id")}
         failure_rows = await rows("sync_failures", "pk")
         runs = await rows("sync_runs", "started_at")
+    # The relation the schema does not declare as a foreign key (migrate v2): every period row
+    # and raw document belongs to a stored session. Checked on every read of the tables.
+    orphans = (set(periods) | set(raw)) - set(sessions)
+    assert not orphans, f"period rows or raw documents without a session: {sorted(orphans)[:5]}"
     return Tables(sessions, periods, raw, {row["id"]: row for row in failure_rows}, failure_rows, runs)
 
 

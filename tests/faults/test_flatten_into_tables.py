@@ -1,7 +1,8 @@
 """The property test's random documents, flattened, then written to the REAL tables on both
-backends: PostgreSQL itself checks every NOT NULL, key, foreign key, numeric and text value
-(it refuses NUL, lone surrogates and out-of-range numbers), so "every row satisfies the table
-constraints" is not only our own reading of them (tests/unit/test_flatten_properties.py)."""
+backends: PostgreSQL itself checks every NOT NULL, key, numeric and text value (it refuses NUL,
+lone surrogates and out-of-range numbers), so "every row satisfies the table constraints" is not
+only our own reading of them (tests/unit/test_flatten_properties.py). That every period row
+belongs to its session, which is not a declared foreign key, is checked by `read_tables`."""
 
 from __future__ import annotations
 

@@ -43,3 +43,33 @@ def test_json_lines_on_stderr_without_the_token(capsys: pytest.CaptureFixture[st
     line = json.loads(err.strip().splitlines()[-1])
     assert line["event"] == "it.failed"
     assert "***" in line["exception"]
+
+
+class _Writes:
+    """A stderr stand-in that keeps each write() apart."""
+
+    def __init__(self) -> None:
+        self.chunks: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.chunks.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_each_line_is_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The children of `run --processes N` share one stderr pipe: a line written in two parts
+    (text, then newline) could be split by another process's line."""
+    stderr = _Writes()
+    monkeypatch.setattr("sys.stderr", stderr)
+    logs.configure(log_format="json")
+    logs.get_logger().info("one.event", n=1)
+    logs.get_logger().warning("two.event", n=2)
+    assert len(stderr.chunks) == 2
+    assert all(chunk.endswith("\n") and chunk.count("\n") == 1 for chunk in stderr.chunks)
+    assert [json.loads(chunk)["event"] for chunk in stderr.chunks] == ["one.event", "two.event"]
