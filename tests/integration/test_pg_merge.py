@@ -235,6 +235,50 @@ async def test_exact_decimals_and_raw_json_round_trip(
         assert document["kwh"] == exact and document["nested"]["v"] == [exact, number]
 
 
+async def test_periods_are_stored_alike_on_both_paths_in_any_server_time_zone(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path stages period starts as UTC wall time and volumes as decimal text: the
+    stored values must be exactly what the generic path binds (same instant, same numeric
+    text and scale), even when the server's TimeZone is not UTC."""
+    async with store.engine.begin() as conn:
+        name = await conn.scalar(sa.text("SELECT current_database()"))
+        await conn.execute(sa.text(f"ALTER DATABASE \"{name}\" SET TimeZone = 'America/New_York'"))
+    await store.engine.dispose()  # new connections take the database's setting
+    starts = [
+        at(0),
+        # (asyncpg itself sends 0001-01-01T00:00Z and 9999-12-31T23:59:59.999999Z as ±infinity)
+        datetime(1, 1, 1, 0, 0, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999998, tzinfo=UTC),
+        datetime(2026, 3, 8, 7, 30, 0, 123456, tzinfo=UTC),  # 02:30 New York time does not exist
+        None,
+    ]
+    numbers = [*EXTREME_NUMBERS, "1.50", "0E-7", "-0.000", None]
+    periods = [
+        PeriodRow("p", i, 0, starts[i % len(starts)], "ENERGY", None if n is None else Decimal(n))
+        for i, n in enumerate(numbers)
+    ]
+    stored = []
+    for fast in (True, False):
+        if not fast:
+            monkeypatch.setattr(pg_merge, "supports", lambda conn: False)
+        await truncate(store)
+        await store.write([with_periods(bundle("p"), periods)], now=NOW)
+        async with store.engine.connect() as conn:
+            assert await conn.scalar(sa.text("SHOW TimeZone")) == "America/New_York"
+            rows = await conn.execute(
+                sa.text(
+                    "SELECT period_index, start_date_time, extract(epoch FROM start_date_time)::text,"
+                    " volume::text FROM charging_periods ORDER BY period_index"
+                )
+            )
+            stored.append(rows.all())
+    fast_rows, generic_rows = stored
+    assert fast_rows == generic_rows
+    assert [row[1] for row in fast_rows] == [starts[i % len(starts)] for i in range(len(numbers))]
+    assert [row[3] is None for row in fast_rows] == [n is None for n in numbers]
+
+
 async def test_text_arrays_and_nulls_in_places(store: Store) -> None:
     b = bundle("a", evse_uids=("e1",))
     evse = b.evses[0]
