@@ -7,14 +7,7 @@ CREATE TEMP TABLE IF NOT EXISTS syncer_stage_sessions (LIKE sessions) ON COMMIT 
 CREATE TEMP TABLE IF NOT EXISTS syncer_stage_locations (LIKE locations) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS syncer_stage_evses (LIKE evses) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS syncer_stage_connectors (LIKE connectors) ON COMMIT DELETE ROWS;
--- Period rows as the worker encodes them cheaply: UTC wall time and decimal text
--- (pg_merge_periods.sql converts them).
-CREATE TEMP TABLE IF NOT EXISTS syncer_stage_periods (
-    session_id text, period_index int, dimension_index int, start_date_time timestamp,
-    dimension_type text, volume text
-) ON COMMIT DELETE ROWS;
 DELETE FROM syncer_stage_sessions;
 DELETE FROM syncer_stage_locations;
 DELETE FROM syncer_stage_evses;
 DELETE FROM syncer_stage_connectors;
-DELETE FROM syncer_stage_periods;

@@ -170,3 +170,18 @@ def test_unreachable_database_exits_2(tmp_path: Path) -> None:
     assert result.code == 2, result.stderr
     assert "pw" not in result.stderr.replace("password", "")
     assert result.stderr.startswith("syncer: error:")
+
+
+def test_a_bad_event_loop_setting_exits_2_with_one_line(tmp_path: Path) -> None:
+    ids_file = write_ids(tmp_path / "ids.txt", ["a"])
+    result = syncer(
+        "run",
+        "--ids",
+        str(ids_file),
+        "--gateway-url",
+        "http://127.0.0.1:9",
+        env={"SYNCER_EVENT_LOOP": "trio"},
+    )
+    assert result.code == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("syncer: error:") and "SYNCER_EVENT_LOOP" in result.stderr

@@ -238,9 +238,9 @@ async def test_exact_decimals_and_raw_json_round_trip(
 async def test_periods_are_stored_alike_on_both_paths_in_any_server_time_zone(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The fast path stages period starts as UTC wall time and volumes as decimal text: the
-    stored values must be exactly what the generic path binds (same instant, same numeric
-    text and scale), even when the server's TimeZone is not UTC."""
+    """The fast path copies period starts and volumes, the generic path binds them: both must
+    store the same instant and the same numeric text and scale, even when the server's
+    TimeZone is not UTC (a timestamp staged or cast without its zone would shift here)."""
     async with store.engine.begin() as conn:
         name = await conn.scalar(sa.text("SELECT current_database()"))
         await conn.execute(sa.text(f"ALTER DATABASE \"{name}\" SET TimeZone = 'America/New_York'"))
