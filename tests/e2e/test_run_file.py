@@ -12,7 +12,7 @@ from syncer.sandbox import SandboxConfig
 from syncer.sandbox.generate import chosen
 from syncer.sandbox.server import running_sandbox_in_thread
 from syncer.store import Store
-from tests.e2e.cli import syncer
+from tests.e2e.cli import Result, syncer
 from tests.integration.bundles import dump
 
 TOKEN = "s3cr3t-token-value-for-tests"
@@ -156,32 +156,21 @@ def test_bad_usage_exits_2_with_one_line(args: tuple[str, ...], names: str) -> N
     assert names in result.stderr
 
 
-def test_unreachable_database_exits_2(tmp_path: Path) -> None:
+def run_one_id(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> Result:
+    """`syncer run` over one id against a gateway that is never reached."""
     ids_file = write_ids(tmp_path / "ids.txt", ["a"])
-    result = syncer(
-        "run",
-        "--ids",
-        str(ids_file),
-        "--gateway-url",
-        "http://127.0.0.1:9",
-        "--database-url",
-        "postgresql://nobody:pw@127.0.0.1:1/none",
-    )
+    return syncer("run", "--ids", str(ids_file), "--gateway-url", "http://127.0.0.1:9", *extra, env=env)
+
+
+def test_unreachable_database_exits_2(tmp_path: Path) -> None:
+    result = run_one_id(tmp_path, "--database-url", "postgresql://nobody:pw@127.0.0.1:1/none")
     assert result.code == 2, result.stderr
     assert "pw" not in result.stderr.replace("password", "")
     assert result.stderr.startswith("syncer: error:")
 
 
 def test_a_bad_event_loop_setting_exits_2_with_one_line(tmp_path: Path) -> None:
-    ids_file = write_ids(tmp_path / "ids.txt", ["a"])
-    result = syncer(
-        "run",
-        "--ids",
-        str(ids_file),
-        "--gateway-url",
-        "http://127.0.0.1:9",
-        env={"SYNCER_EVENT_LOOP": "trio"},
-    )
+    result = run_one_id(tmp_path, env={"SYNCER_EVENT_LOOP": "trio"})
     assert result.code == 2, result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("syncer: error:") and "SYNCER_EVENT_LOOP" in result.stderr
