@@ -35,10 +35,13 @@ def _v2_faster_loads(conn: Connection) -> None:
       the relation by construction: periods are written only in the transaction that wrote
       their session, and the syncer never deletes sessions.
     - raw_sessions.document is compressed with lz4 where the server has it (PostgreSQL 14+
-      built with lz4): the 7 KB documents cost about half as much CPU to store as with pglz.
+      built with lz4): a 7 KB document takes ~40% less time to store than with pglz, and ~16%
+      more space.
     """
     if conn.dialect.name != "postgresql":
         return
+    # ALTER and COMMENT take no bound parameters: the name comes from the catalog (quoted), the
+    # note is a constant of this module.
     fks = conn.execute(sa.text(_PERIOD_FOREIGN_KEYS)).scalars().all()
     for name in fks:
         conn.execute(sa.text(f"ALTER TABLE charging_periods DROP CONSTRAINT {_quoted(conn, name)}"))
