@@ -279,6 +279,31 @@ async def test_periods_are_stored_alike_on_both_paths_in_any_server_time_zone(
     assert [row[3] is None for row in fast_rows] == [n is None for n in numbers]
 
 
+async def test_period_text_survives_the_copy_text_format(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Periods reach PostgreSQL in COPY's text format: tabs, line breaks, backslashes and a
+    literal `\\N` in a dimension type come back as sent, on both paths alike; a naive start
+    time is refused by both (never read in the server's TimeZone)."""
+    kinds = ["a\tb", "line\nbreak", "cr\rlf", "back\\slash", "\\N", "\\.", "ünï €", "", None, "ENERGY"]
+    periods = [PeriodRow("k", i, 0, at(i), kind, Decimal(i)) for i, kind in enumerate(kinds)]
+    naive = [PeriodRow("n", 0, 0, datetime(2024, 5, 6, 7, 8, 9), "ENERGY", Decimal(1))]
+    stored = []
+    for fast in (True, False):
+        if not fast:
+            monkeypatch.setattr(pg_merge, "supports", lambda conn: False)
+        await truncate(store)
+        with pytest.raises((ValueError, sa.exc.StatementError), match="naive datetime"):
+            await store.write([with_periods(bundle("n"), naive)], now=NOW)
+        await store.write([with_periods(bundle("k"), periods)], now=NOW)
+        async with store.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.text("SELECT session_id, period_index, dimension_type FROM charging_periods ORDER BY 2")
+            )
+            stored.append(rows.all())
+    assert stored[0] == stored[1]
+    assert [row[2] for row in stored[0]] == kinds
+    assert {row[0] for row in stored[0]} == {"k"}
+
+
 async def test_text_arrays_and_nulls_in_places(store: Store) -> None:
     b = bundle("a", evse_uids=("e1",))
     evse = b.evses[0]
