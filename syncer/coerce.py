@@ -268,6 +268,12 @@ def _loads_quick(body: bytes) -> Any:
     return value
 
 
+def canonical_json(value: Any) -> bytes:
+    """Compact JSON text of a value from `loads_exact`, numbers as their exact text: equal
+    texts mean values every function here reads alike."""
+    return _CANONICAL.encode(value)
+
+
 def _shallow(text: bytes) -> bool:
     """Whether the (valid) JSON `text` surely nests no deeper than `MAX_DEPTH`. A no is only
     "not sure": the careful path then decides.

@@ -292,10 +292,46 @@ def _periods_naming_fields(raw_periods: list[Any], session_id: str) -> tuple[Per
     return tuple(rows)
 
 
+class _LocationMemo:
+    """Locations already read, by their JSON text: every session at a location embeds the same
+    object (~70 µs to read, ~5 µs to write out as a key). Reading is a pure function of that
+    text (every coercion sees a value as its text), so a hit is the very result a read would
+    give. Bounded by the bytes of its keys; cleared when full."""
+
+    def __init__(self, max_key_bytes: int) -> None:
+        self.max_key_bytes = max_key_bytes
+        self._found: dict[tuple[bytes, str | None], LocationDocument | None] = {}
+        self._key_bytes = 0
+
+    def read(self, loc: dict[str, Any], session_location_id: str | None) -> LocationDocument | None:
+        try:
+            key = (coerce.canonical_json(loc), session_location_id)
+        except (TypeError, ValueError, OverflowError):  # e.g. an integer beyond 64 bits: just read it
+            return _read_location(loc, session_location_id)
+        try:
+            return self._found[key]
+        except KeyError:
+            pass
+        found = _read_location(loc, session_location_id)  # a DocumentError is not kept
+        if self._key_bytes + len(key[0]) > self.max_key_bytes:
+            self._found.clear()
+            self._key_bytes = 0
+        self._found[key] = found
+        self._key_bytes += len(key[0])
+        return found
+
+
+_LOCATIONS = _LocationMemo(max_key_bytes=4 * 1024 * 1024)
+
+
 def _location(data: dict[str, Any], session_location_id: str | None) -> LocationDocument | None:
     loc = coerce.mapping(data.get("location"), "location")
     if loc is None:
         return None
+    return _LOCATIONS.read(loc, session_location_id)
+
+
+def _read_location(loc: dict[str, Any], session_location_id: str | None) -> LocationDocument | None:
     at = "location."
     location_id = _key(loc, at, "location_id") or session_location_id
     if location_id is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from syncer import documents
 from syncer.documents import ERROR_KINDS, SessionDocument, dumps_exact, parse_body, parse_raw
 from syncer.errors import CredentialsRejected, DocumentError, PermanentError, TransientError
 from tests.unit.docs_factory import DELETE, SEED_ID, body, body_with_data, envelope_body, seed_data
@@ -730,3 +732,43 @@ def test_envelope_status_codes_map_to_the_worker_s_errors(
 def test_envelope_2002_means_the_credentials_were_refused() -> None:
     with pytest.raises(CredentialsRejected):
         parse(envelope_body({"status_code": 2002, "data": None}))
+
+
+# --- the location memo ------------------------------------------------------------------------
+
+
+def test_a_location_seen_before_is_not_read_again() -> None:
+    """Every session at a location embeds the same object: the memo gives the first reading
+    back (the very object), for the same text and the same session location id only."""
+    memo = documents._LocationMemo(max_key_bytes=1 << 20)
+    loc = seed_data()["location"]
+    first = memo.read(loc, None)
+    assert first is not None
+    again = memo.read(copy.deepcopy(loc), None)  # an equal object, not the same one
+    assert again is first
+    assert memo.read(loc, None) == documents._read_location(loc, None)
+    without_id = {k: v for k, v in loc.items() if k != "location_id"}
+    assert memo.read(without_id, "from-session").row.location_id == "from-session"  # type: ignore[union-attr]
+    assert memo.read(without_id, "other").row.location_id == "other"  # type: ignore[union-attr]
+    changed = {**loc, "name": "Elsewhere"}
+    assert memo.read(changed, None).row.name == "Elsewhere"  # type: ignore[union-attr]
+
+
+def test_a_bad_location_fails_every_time() -> None:
+    memo = documents._LocationMemo(max_key_bytes=1 << 20)
+    bad = {**seed_data()["location"], "coordinates": {"latitude": "north"}}
+    for _ in range(2):
+        with pytest.raises(DocumentError, match="location.coordinates.latitude"):
+            memo.read(bad, None)
+
+
+def test_the_location_memo_is_bounded() -> None:
+    loc = seed_data()["location"]
+    size = len(documents.coerce.canonical_json(loc))
+    memo = documents._LocationMemo(max_key_bytes=2 * size + size // 2)
+    first = memo.read(loc, None)
+    memo.read({**loc, "name": "b"}, None)
+    assert memo.read(loc, None) is first
+    memo.read({**loc, "name": "c"}, None)  # over the budget: everything kept so far is let go
+    assert memo.read(loc, None) is not first
+    assert memo.read(loc, None) == first
