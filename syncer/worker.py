@@ -24,9 +24,9 @@ from typing import IO, Any
 
 import anyio
 import sqlalchemy as sa
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from syncer import progress, retry
+from syncer import handoff, progress, retry
 from syncer.client import GatewayClient
 from syncer.clock import now
 from syncer.errors import CredentialsRejected, DatabaseUnavailable
@@ -107,7 +107,7 @@ class Run:
 
     # -- the pipeline -----------------------------------------------------------------------
 
-    async def produce(self, source: AsyncIterator[SourceId], send: ObjectSendStream[str]) -> None:
+    async def produce(self, source: AsyncIterator[SourceId], send: MemoryObjectSendStream[str]) -> None:
         limit = self.settings.limit or math.inf
         async with send:
             async for item in source:
@@ -119,36 +119,50 @@ class Run:
                 elif not item.valid:
                     self.fail(Failure(item.id, "invalid_id", f"line {item.line}: not 1-64 of [A-Za-z0-9._-]"))
                 else:
-                    await send.send(item.id)
+                    await handoff.send(send, item.id)
                 if self.summary.requested >= limit:
                     break
 
-    async def fetch(self, ids: ObjectReceiveStream[str], out: ObjectSendStream[SessionBundle]) -> None:
+    async def fetch(
+        self, ids: MemoryObjectReceiveStream[str], out: MemoryObjectSendStream[SessionBundle]
+    ) -> None:
         async with ids, out:
-            async for id in ids:
-                result = await fetch_bundle(self.client, id, self.policy, self.summary)
+            policy = self.policy
+            while True:
+                try:
+                    id = await handoff.receive(ids)
+                except anyio.EndOfStream:
+                    break
+                result = await fetch_bundle(self.client, id, policy, self.summary)
                 if isinstance(result, Failure):
                     self.fail(result)
                 else:
-                    await out.send(result)
+                    await handoff.send(out, result)
 
-    async def write(self, bundles: ObjectReceiveStream[SessionBundle]) -> None:
+    async def write(self, bundles: MemoryObjectReceiveStream[SessionBundle]) -> None:
         batch: list[SessionBundle] = []
         first_at = 0.0
         async with bundles:
             while True:
-                wait = max(0.0, first_at + BATCH_WAIT_S - time.monotonic()) if batch else BATCH_WAIT_S
-                item = None
-                with anyio.move_on_after(wait):
-                    try:
-                        item = await bundles.receive()
-                    except anyio.EndOfStream:
-                        break
+                try:
+                    item: SessionBundle | None = bundles.receive_nowait()  # no timer when one is ready
+                except anyio.WouldBlock:
+                    item = None
+                except anyio.EndOfStream:
+                    break
+                if item is None:
+                    wait = max(0.0, first_at + BATCH_WAIT_S - time.monotonic()) if batch else BATCH_WAIT_S
+                    with anyio.move_on_after(wait):
+                        try:
+                            item = await bundles.receive()
+                        except anyio.EndOfStream:
+                            break
                 if item is not None:
                     if not batch:
                         first_at = time.monotonic()
                     batch.append(item)
-                if batch and (item is None or len(batch) >= self.settings.batch_size):
+                full = len(batch) >= self.settings.batch_size
+                if batch and (item is None or full or time.monotonic() >= first_at + BATCH_WAIT_S):
                     await self.commit(batch)
                     batch = []
                 elif item is None and self.pending_failures:
