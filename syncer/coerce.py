@@ -89,13 +89,27 @@ def exact_number(number_text: str) -> Decimal | None:
     return result if abs(result.adjusted()) <= MAX_EXPONENT else None
 
 
+PLAIN_DECIMALS: dict[str, Decimal] = {}
+"""Number texts already read (`decimal`): volumes repeat (a few thousand distinct texts in
+hundreds of thousands of values), a lookup costs a tenth of reading. Decimals are immutable,
+so sharing one is safe. Only texts `_PLAIN_NUMBER` accepted are kept."""
+PLAIN_DECIMALS_MAX = 16_384
+"""Texts kept at most (~2 MB); the memo is emptied when full."""
+
+
 def decimal(value: Any, field: str) -> Decimal | None:
     """An exact number from a JSON number or a numeric string; never via float."""
     if value is None:
         return None
     if isinstance(value, str):  # the common case first: the vendor sends most numbers as text
+        number = PLAIN_DECIMALS.get(value)
+        if number is not None:
+            return number
         if _PLAIN_NUMBER.fullmatch(value):  # surely in range: no checks needed
-            return Decimal(value)
+            if len(PLAIN_DECIMALS) >= PLAIN_DECIMALS_MAX:
+                PLAIN_DECIMALS.clear()
+            number = PLAIN_DECIMALS[value] = Decimal(value)
+            return number
         return _decimal_text(value, field)
     if isinstance(value, Decimal):
         if value.is_finite() and abs(value.adjusted()) <= MAX_EXPONENT:
