@@ -772,3 +772,19 @@ def test_the_location_memo_is_bounded() -> None:
     memo.read({**loc, "name": "c"}, None)  # over the budget: everything kept so far is let go
     assert memo.read(loc, None) is not first
     assert memo.read(loc, None) == first
+
+
+def test_number_texts_read_before_give_the_same_decimal_and_the_memo_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(documents.coerce, "PLAIN_DECIMALS", {})
+    monkeypatch.setattr(documents.coerce, "PLAIN_DECIMALS_MAX", 3)
+    first = documents.coerce.decimal("1.50", "f")
+    assert documents.coerce.decimal("1.50", "f") is first
+    assert str(first) == "1.50"
+    for text in ("1", "2", "3", "4"):
+        assert documents.coerce.decimal(text, "f") == Decimal(text)
+        assert len(documents.coerce.PLAIN_DECIMALS) <= 3
+    with pytest.raises(DocumentError):  # never kept, so refused every time
+        documents.coerce.decimal("1_000", "f")
+    assert "1_000" not in documents.coerce.PLAIN_DECIMALS
