@@ -178,7 +178,9 @@ def period_copy_text(bundles: Sequence[SessionBundle]) -> bytes:
             if kind_text is None:
                 kind_text = kinds[kind] = kind.translate(_COPY_ESCAPES)  # type: ignore[union-attr]
             volume_text = _NULL if volume is None else str(volume)
-            append(f"{session_id}\t{period_index}\t{dimension_index}\t{start_text}\t{kind_text}\t{volume_text}\n")
+            append(
+                f"{session_id}\t{period_index}\t{dimension_index}\t{start_text}\t{kind_text}\t{volume_text}\n"
+            )
     return "".join(lines).encode()
 
 

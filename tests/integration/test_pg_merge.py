@@ -279,7 +279,9 @@ async def test_periods_are_stored_alike_on_both_paths_in_any_server_time_zone(
     assert [row[3] is None for row in fast_rows] == [n is None for n in numbers]
 
 
-async def test_period_text_survives_the_copy_text_format(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_period_text_survives_the_copy_text_format(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Periods reach PostgreSQL in COPY's text format: tabs, line breaks, backslashes and a
     literal `\\N` in a dimension type come back as sent, on both paths alike; a naive start
     time is refused by both (never read in the server's TimeZone)."""

@@ -758,7 +758,7 @@ def test_a_bad_location_fails_every_time() -> None:
     memo = documents._LocationMemo(max_key_bytes=1 << 20)
     bad = {**seed_data()["location"], "coordinates": {"latitude": "north"}}
     for _ in range(2):
-        with pytest.raises(DocumentError, match="location.coordinates.latitude"):
+        with pytest.raises(DocumentError, match=r"location\.coordinates\.latitude"):
             memo.read(bad, None)
 
 

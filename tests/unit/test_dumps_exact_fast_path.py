@@ -1,5 +1,5 @@
 """dumps_parsed (and dumps_exact, for the careful parser's objects) hand values straight from
-loads_exact to orjson: the text must not change.
+loads_exact to msgspec: the text must not change.
 
 The general writer is the reference: every code point's escaping, every scalar, nesting, key
 order, and the fall-backs (integers beyond 64 bits, hand-built values) give the same text.
