@@ -105,10 +105,7 @@ def decimal(value: Any, field: str) -> Decimal | None:
         if number is not None:
             return number
         if _PLAIN_NUMBER.fullmatch(value):  # surely in range: no checks needed
-            if len(PLAIN_DECIMALS) >= PLAIN_DECIMALS_MAX:
-                PLAIN_DECIMALS.clear()
-            number = PLAIN_DECIMALS[value] = Decimal(value)
-            return number
+            return _remember(value)
         return _decimal_text(value, field)
     if isinstance(value, Decimal):
         if value.is_finite() and abs(value.adjusted()) <= MAX_EXPONENT:
@@ -121,6 +118,14 @@ def decimal(value: Any, field: str) -> Decimal | None:
             return Decimal(value)
         raise bad_field(field, value, "a number within 1e±1000")
     raise bad_field(field, value, "a number")
+
+
+def _remember(plain_text: str) -> Decimal:
+    """The Decimal of a text `_PLAIN_NUMBER` accepted, kept in the memo."""
+    if len(PLAIN_DECIMALS) >= PLAIN_DECIMALS_MAX:
+        PLAIN_DECIMALS.clear()
+    number = PLAIN_DECIMALS[plain_text] = Decimal(plain_text)
+    return number
 
 
 def _decimal_text(value: str, field: str) -> Decimal | None:
@@ -236,6 +241,13 @@ def _no_constant(name: str) -> Any:
 
 
 def _number(number_text: str) -> Decimal:
+    """A JSON number with a fraction or exponent (both parsers' hook): from the memo of plain
+    number texts when it is there, as a numeric string would be."""
+    result = PLAIN_DECIMALS.get(number_text)
+    if result is not None:
+        return result
+    if _PLAIN_NUMBER.fullmatch(number_text):
+        return _remember(number_text)
     result = exact_number(number_text)
     if result is None:
         raise _Reject("number_out_of_range", f"number {preview(number_text)} is out of range")
