@@ -29,7 +29,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from syncer import coerce
+from syncer import coerce, copy_text
 from syncer.coerce import dumps_exact, dumps_parsed
 from syncer.errors import DocumentError
 from syncer.gateway_status import check_status
@@ -84,6 +84,8 @@ class SessionDocument:
     location: LocationDocument | None
     data: dict[str, Any] = field(repr=False, hash=False)
     """The `data` object as parsed (numbers as `Decimal`), unknown fields included."""
+    period_lines: str | None = field(default=None, repr=False)
+    """`periods` in PostgreSQL's COPY text format (`copy_text`), from the texts as received."""
 
     @property
     def id(self) -> str:
@@ -205,7 +207,8 @@ def _session(data: dict[str, Any], requested_id: str) -> SessionDocument:
         total_cost=total_cost,
         total_cost_incl_vat=total_cost_incl_vat,
     )
-    return SessionDocument(session, _periods(data, session_id), location, data)
+    periods, period_lines = _periods(data, session_id)
+    return SessionDocument(session, periods, location, data, period_lines)
 
 
 def _version(data: dict[str, Any]) -> datetime:
@@ -226,18 +229,21 @@ def _version(data: dict[str, Any]) -> datetime:
 _START_NAMES = ("start_date_time", "start_datetime")
 
 
-def _periods(data: dict[str, Any], session_id: str) -> tuple[PeriodRow, ...]:
+def _periods(data: dict[str, Any], session_id: str) -> tuple[tuple[PeriodRow, ...], str]:
+    """The period rows, and the same as COPY text lines."""
     raw_periods = coerce.items(data.get("charging_periods"), "charging_periods")
     try:
         return _periods_quietly(raw_periods, session_id)
     except DocumentError:
-        return _periods_naming_fields(raw_periods, session_id)  # fails the same way, naming the field
+        _periods_naming_fields(raw_periods, session_id)  # fails the same way, naming the field
+        raise
 
 
-def _periods_quietly(raw_periods: list[Any], session_id: str) -> tuple[PeriodRow, ...]:
+def _periods_quietly(raw_periods: list[Any], session_id: str) -> tuple[tuple[PeriodRow, ...], str]:
     """`_periods_naming_fields` without building a field path per value, and with the common
     types checked inline: the hot loop (about a hundred values a document). Same rows, same
-    failures; only the messages are blank."""
+    failures; only the messages are blank. Also writes the rows' COPY text lines, taking a
+    start's or a volume's text as received when it is plain (`copy_text`)."""
     mapping, items, text, decimal, timestamp = (
         coerce.mapping,
         coerce.items,
@@ -248,6 +254,10 @@ def _periods_quietly(raw_periods: list[Any], session_id: str) -> tuple[PeriodRow
     known = coerce.PLAIN_DECIMALS  # `decimal`'s own memo, looked up here first: no call on a hit
     new_row = tuple.__new__  # a named tuple's own __new__ is Python code: ~3x slower
     rows: list[PeriodRow] = []
+    lines: list[str] = []
+    null, escape = copy_text.NULL, copy_text.escape
+    kinds: dict[str | None, str] = {None: null}
+    session_text = escape(session_id)
     for i, raw in enumerate(raw_periods):
         period = raw if type(raw) is dict else mapping(raw, "")
         if period is None:
@@ -255,7 +265,10 @@ def _periods_quietly(raw_periods: list[Any], session_id: str) -> tuple[PeriodRow
         dimensions = period.get("dimensions")
         if type(dimensions) is not list:
             dimensions = items(dimensions, "")
-        start = timestamp(_pick(period, _START_NAMES)[1], "")
+        received_start = _pick(period, _START_NAMES)[1]
+        start = timestamp(received_start, "")
+        start_text = null if start is None else copy_text.exact_time_text(received_start, start)
+        head, middle = f"{session_text}\t{i}\t", f"\t{start_text}\t"  # each line: head, j, middle, ...
         first = len(rows)
         for j, raw_dimension in enumerate(dimensions):
             dimension = raw_dimension if type(raw_dimension) is dict else mapping(raw_dimension, "")
@@ -264,14 +277,22 @@ def _periods_quietly(raw_periods: list[Any], session_id: str) -> tuple[PeriodRow
             kind = dimension.get("type")
             if type(kind) is not str or not kind:
                 kind = text(None if kind == "" else kind, "")
-            volume = dimension.get("volume")
+            volume: Any = dimension.get("volume")
             number = known.get(volume) if type(volume) is str else None
             if number is None:
                 number = decimal(None if volume == "" else volume, "")
+                volume_text = null if number is None else str(number)
+            else:
+                volume_text = volume  # a plain number text (the memo holds no other)
             rows.append(new_row(PeriodRow, (session_id, i, j, start, kind, number)))
+            kind_text = kinds.get(kind)
+            if kind_text is None:
+                kind_text = kinds[kind] = escape(kind)  # type: ignore[arg-type]
+            lines.append(f"{head}{j}{middle}{kind_text}\t{volume_text}\n")
         if len(rows) == first:
             rows.append(PeriodRow(session_id, i, 0, start))
-    return tuple(rows)
+            lines.append(f"{head}0{middle}{null}\t{null}\n")
+    return tuple(rows), "".join(lines)
 
 
 def _periods_naming_fields(raw_periods: list[Any], session_id: str) -> tuple[PeriodRow, ...]:

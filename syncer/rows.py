@@ -120,6 +120,8 @@ class SessionBundle:
     location: LocationRow | None = None
     evses: tuple[EvseRow, ...] = ()
     connectors: tuple[ConnectorRow, ...] = field(default=())
+    period_lines: str | None = field(default=None, repr=False)
+    """`periods` in PostgreSQL's COPY text format, when the parser wrote them (`copy_text`)."""
 
     @property
     def id(self) -> str:

@@ -4,6 +4,7 @@ tables accept (keys present and lower case, UTC timestamps, finite decimals, uni
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -239,10 +240,43 @@ def check_rows(result: SessionBundle, raw: bytes, requested_id: str) -> None:
         assert connector_id
         assert connector_id == connector_id.lower()
 
+    assert result.period_lines is not None
+    assert read_period_lines(result.period_lines) == [
+        (*row[:4], row.dimension_type, None if row.volume is None else row.volume.as_tuple())
+        for row in result.periods
+    ]
+
     assert result.raw.id == session.id
     assert result.raw.last_updated == session.last_updated
     sent = json.loads(raw.decode("utf-8-sig"), parse_float=Decimal)["data"]
     assert json.loads(result.raw.document, parse_float=Decimal) == sent
+
+
+_UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\"}
+
+
+def read_period_lines(text: str) -> list[tuple[Any, ...]]:
+    """COPY text lines read back as Python would: the instant each start names, and each
+    volume's digits and exponent (what PostgreSQL's numeric keeps: value and scale)."""
+
+    def field(value: str) -> str | None:
+        return None if value == "\\N" else re.sub(r"\\(.)", lambda m: _UNESCAPE[m.group(1)], value)
+
+    found = []
+    for line in text.split("\n")[:-1]:
+        session_id, i, j, start, kind, volume = map(field, line.split("\t"))
+        found.append(
+            (
+                session_id,
+                int(i or ""),
+                int(j or ""),
+                None if start is None else datetime.fromisoformat(start),
+                kind,
+                None if volume is None else Decimal(volume).as_tuple(),
+            )
+        )
+    assert text.endswith("\n") or not text
+    return found
 
 
 def check_values(row: Any) -> None:
