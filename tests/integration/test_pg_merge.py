@@ -10,6 +10,7 @@ writers neither deadlock nor lose the newest version.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 import re
@@ -22,11 +23,15 @@ import pytest
 import sqlalchemy as sa
 
 from syncer import pg_merge, schema
+from syncer.flatten import flatten_body
 from syncer.rows import PeriodRow, RawRow, SessionBundle
+from syncer.sandbox.generate import session_body
 from syncer.sql import query
 from syncer.store import Store
 from syncer.summary import Outcome
 from tests.integration.bundles import TABLES, at, bundle, dump
+from tests.unit.docs_factory import SEED_ID
+from tests.unit.docs_factory import body as seed_body
 
 pytestmark = pytest.mark.postgres
 
@@ -277,6 +282,34 @@ async def test_periods_are_stored_alike_on_both_paths_in_any_server_time_zone(
     assert fast_rows == generic_rows
     assert [row[1] for row in fast_rows] == [starts[i % len(starts)] for i in range(len(numbers))]
     assert [row[3] is None for row in fast_rows] == [n is None for n in numbers]
+
+
+async def test_periods_copied_from_the_received_texts_store_what_the_rows_hold(store: Store) -> None:
+    """The parser writes the periods' COPY text from the texts it received (`copy_text`); the
+    same bundles without it are written from the rows' values. Both store the same rows, to the
+    instant and to the numeric scale, with a server TimeZone that is not UTC."""
+    async with store.engine.begin() as conn:
+        name = await conn.scalar(sa.text("SELECT current_database()"))
+        await conn.execute(sa.text(f"ALTER DATABASE \"{name}\" SET TimeZone = 'Asia/Kolkata'"))
+    await store.engine.dispose()
+    ids = [f"t{i}" for i in range(80)]
+    parsed = [flatten_body(session_body(id, 0, 11, 7), id) for id in ids]
+    parsed.append(flatten_body(seed_body(), SEED_ID))
+    assert all(b.period_lines for b in parsed)
+    stored = []
+    for batch in (parsed, [dataclasses.replace(b, period_lines=None) for b in parsed]):
+        await truncate(store)
+        await store.write(batch, now=NOW)
+        async with store.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.text(
+                    "SELECT session_id, period_index, dimension_index, extract(epoch FROM start_date_time)::text,"
+                    " dimension_type, volume::text, scale(volume) FROM charging_periods ORDER BY 1, 2, 3"
+                )
+            )
+            stored.append(rows.all())
+    assert stored[0] == stored[1]
+    assert len(stored[0]) == sum(len(b.periods) for b in parsed) > 1000
 
 
 async def test_period_text_survives_the_copy_text_format(

@@ -146,6 +146,42 @@ def test_random_documents_flatten_or_raise_document_error(
     check(body_with_data(data), SEED_ID)
 
 
+# Periods as the vendor sends them and worse: the COPY text the parser writes from the received
+# texts must read back as the rows (check_rows): starts with and without a zone, in other
+# spellings, numbers as text or as numbers, odd dimension types.
+dimensions = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["ENERGY", "tab\there", "back\\slash", "\\N", "line\nbreak"]) | scalars,
+        "volume": scalars | st.sampled_from(["007", "-0", "0.000", "1e3", " 2.5 ", "0.0000001"]),
+    },
+)
+period_starts = timestamps | st.sampled_from(
+    [
+        "2024-01-02 03:04:05Z",
+        "2024-01-02t03:04:05z",
+        " 2024-01-02T03:04:05.1234Z ",
+        "2024-01-02T03:04:05.5+05:30",
+    ]
+)
+periods = st.fixed_dictionaries(
+    {},
+    optional={
+        "start_date_time": period_starts | scalars,
+        "start_datetime": period_starts,
+        "dimensions": st.lists(dimensions, max_size=3) | scalars,
+    },
+)
+
+
+@FAST
+@given(charging_periods=st.lists(periods, max_size=4) | scalars)
+def test_random_periods_flatten_or_raise_document_error(charging_periods: Any) -> None:
+    data = seed_data()
+    data["charging_periods"] = charging_periods
+    check(body_with_data(data), SEED_ID)
+
+
 @FAST
 @given(raw=st.binary(max_size=200) | json_values.map(encode))
 def test_arbitrary_bodies_raise_only_document_error(raw: bytes) -> None:
