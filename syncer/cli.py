@@ -189,15 +189,15 @@ def run(
             )
         from syncer.processes import run_processes
 
-        raise typer.Exit(run_processes(settings, ids))
+        raise typer.Exit(run_processes(settings, ids, entry=main))  # children run `main` again
 
-    async def main() -> int:
+    async def one_process() -> int:
         from syncer.worker import run_file, run_queue, tune_gc
 
         tune_gc()
         return await run_queue(settings) if ids is None else await run_file(settings, ids)
 
-    run_async(main)
+    run_async(one_process)
 
 
 @app.command()
