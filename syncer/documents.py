@@ -33,7 +33,7 @@ from syncer import coerce, copy_text
 from syncer.coerce import dumps_exact, dumps_parsed
 from syncer.errors import DocumentError
 from syncer.gateway_status import check_status
-from syncer.rows import ConnectorRow, EvseRow, LocationRow, PeriodRow, SessionRow
+from syncer.rows import ConnectorRow, EvseRow, LocationRow, PeriodRow, PeriodRows, SessionRow
 
 __all__ = [
     "ERROR_KINDS",
@@ -84,8 +84,6 @@ class SessionDocument:
     location: LocationDocument | None
     data: dict[str, Any] = field(repr=False, hash=False)
     """The `data` object as parsed (numbers as `Decimal`), unknown fields included."""
-    period_lines: str | None = field(default=None, repr=False)
-    """`periods` in PostgreSQL's COPY text format (`copy_text`), from the texts as received."""
 
     @property
     def id(self) -> str:
@@ -207,8 +205,7 @@ def _session(data: dict[str, Any], requested_id: str) -> SessionDocument:
         total_cost=total_cost,
         total_cost_incl_vat=total_cost_incl_vat,
     )
-    periods, period_lines = _periods(data, session_id)
-    return SessionDocument(session, periods, location, data, period_lines)
+    return SessionDocument(session, _periods(data, session_id), location, data)
 
 
 def _version(data: dict[str, Any]) -> datetime:
@@ -229,8 +226,8 @@ def _version(data: dict[str, Any]) -> datetime:
 _START_NAMES = ("start_date_time", "start_datetime")
 
 
-def _periods(data: dict[str, Any], session_id: str) -> tuple[tuple[PeriodRow, ...], str]:
-    """The period rows, and the same as COPY text lines."""
+def _periods(data: dict[str, Any], session_id: str) -> PeriodRows:
+    """The period rows, carrying the same as COPY text lines."""
     raw_periods = coerce.items(data.get("charging_periods"), "charging_periods")
     try:
         return _periods_quietly(raw_periods, session_id)
@@ -239,7 +236,7 @@ def _periods(data: dict[str, Any], session_id: str) -> tuple[tuple[PeriodRow, ..
         raise
 
 
-def _periods_quietly(raw_periods: list[Any], session_id: str) -> tuple[tuple[PeriodRow, ...], str]:
+def _periods_quietly(raw_periods: list[Any], session_id: str) -> PeriodRows:
     """`_periods_naming_fields` without building a field path per value, and with the common
     types checked inline: the hot loop (about a hundred values a document). Same rows, same
     failures; only the messages are blank. Also writes the rows' COPY text lines, taking a
@@ -292,7 +289,9 @@ def _periods_quietly(raw_periods: list[Any], session_id: str) -> tuple[tuple[Per
         if len(rows) == first:
             rows.append(PeriodRow(session_id, i, 0, start))
             lines.append(f"{head}0{middle}{null}\t{null}\n")
-    return tuple(rows), "".join(lines)
+    result = PeriodRows(rows)
+    result.copy_lines = "".join(lines)
+    return result
 
 
 def _periods_naming_fields(raw_periods: list[Any], session_id: str) -> tuple[PeriodRow, ...]:

@@ -19,9 +19,8 @@ def flatten(doc: SessionDocument) -> SessionBundle:
     session = doc.session
     periods = doc.periods
     raw = RawRow(session.id, dumps_parsed(doc.data), session.last_updated)
-    lines = doc.period_lines
     if doc.location is None:
-        return SessionBundle(session=session, raw=raw, periods=periods, period_lines=lines)
+        return SessionBundle(session=session, raw=raw, periods=periods)
     evses, connectors = _evse_rows(doc.location)
     return SessionBundle(
         session=session,
@@ -30,7 +29,6 @@ def flatten(doc: SessionDocument) -> SessionBundle:
         location=doc.location.row,
         evses=evses,
         connectors=connectors,
-        period_lines=lines,
     )
 
 

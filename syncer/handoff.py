@@ -20,7 +20,9 @@ T = TypeVar("T")
 async def send(stream: MemoryObjectSendStream[T], item: T) -> None:
     try:
         stream.send_nowait(item)
-    except anyio.WouldBlock:
+    except (anyio.WouldBlock, anyio.BrokenResourceError, anyio.ClosedResourceError):
+        # Anything but an easy pass goes through anyio's own send, checkpoint first: a task
+        # being cancelled is cancelled, as before, rather than told the stream is broken.
         await stream.send(item)
 
 
@@ -28,5 +30,5 @@ async def receive(stream: MemoryObjectReceiveStream[T]) -> T:
     """The next item; `anyio.EndOfStream` when every sender is closed and nothing is left."""
     try:
         return stream.receive_nowait()
-    except anyio.WouldBlock:
-        return await stream.receive()
+    except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+        return await stream.receive()  # as in `send`: the checkpoint first

@@ -19,17 +19,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from syncer import copy_text
+from syncer.places_seen import PlacesSeen
 from syncer.rows import (
     ConnectorRow,
     EvseRow,
     LocationRow,
     PeriodRow,
+    PeriodRows,
     RawRow,
     SessionBundle,
     SessionRow,
@@ -65,10 +68,16 @@ def supports(conn: AsyncConnection) -> bool:
 
 
 async def merge(
-    conn: AsyncConnection, bundles: list[SessionBundle], now: datetime, force: bool
+    conn: AsyncConnection,
+    bundles: list[SessionBundle],
+    now: datetime,
+    force: bool,
+    seen: PlacesSeen | None = None,
+    staged: list[tuple[str, list[Any]]] | None = None,
 ) -> dict[str, Outcome]:
     """Write one batch (one bundle per id, as `Store.write` merged it) inside `conn`'s open
-    transaction; the outcome of every id."""
+    transaction; the outcome of every id. Places `seen` committed already are not staged again;
+    the places staged are added to `staged`, for `seen` to remember once the transaction commits."""
     if not bundles:
         return {}
     raw = await conn.get_raw_connection()
@@ -85,7 +94,7 @@ async def merge(
         statement = "children"
         await _replace_children(apg, [b for b in bundles if b.id in written], now)
         statement = "places"
-        await _merge_places(apg, bundles, now, force)
+        await _merge_places(apg, bundles, now, force, None if force else seen, staged)
     except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         # The same exception the generic path raises, so callers (the retry on deadlocks, the
         # worker's one-by-one fallback) cannot tell the two paths apart.
@@ -138,23 +147,33 @@ async def _replace_children(apg: asyncpg.Connection, written: Sequence[SessionBu
 
 
 async def _merge_places(
-    apg: asyncpg.Connection, bundles: Sequence[SessionBundle], now: datetime, force: bool
+    apg: asyncpg.Connection,
+    bundles: Sequence[SessionBundle],
+    now: datetime,
+    force: bool,
+    seen: PlacesSeen | None,
+    staged: list[tuple[str, list[Any]]] | None,
 ) -> None:
     locations, evses, connectors = place_rows(bundles)
     # In this order, as the generic path: concurrent writers take the locks in the same order.
-    for name, rows, names in (
+    for name, candidates, names in (
         ("locations", locations, _LOCATION_COLUMNS),
         ("evses", evses, _EVSE_COLUMNS),
         ("connectors", connectors, _CONNECTOR_COLUMNS),
     ):
+        rows = candidates if seen is None else seen.unseen(name, candidates)
         if rows:
             await apg.copy_records_to_table(f"syncer_stage_{name}", records=rows, columns=names)
             await apg.execute(_sql(f"pg_merge_{name}"), now, force)
+            if staged is not None:
+                staged.append((name, rows))
 
 
 def _period_lines(bundle: SessionBundle) -> str:
-    lines = bundle.period_lines
-    return copy_text.period_lines(bundle.periods) if lines is None else lines
+    periods = bundle.periods
+    if type(periods) is PeriodRows:  # as the parser made them: their text came along
+        return periods.copy_lines
+    return copy_text.period_lines(periods)
 
 
 def _sql(name: str) -> str:

@@ -48,6 +48,14 @@ class PeriodRow(NamedTuple):
     volume: Decimal | None = None
 
 
+class PeriodRows(tuple[PeriodRow, ...]):
+    """Period rows as the parser made them, carrying the same rows in PostgreSQL's COPY text
+    format (`copy_lines`, see `copy_text`). Rows built or replaced anywhere else are a plain
+    tuple without it, so the text never travels with rows other than its own."""
+
+    copy_lines: str
+
+
 class LocationRow(NamedTuple):
     location_id: str
     gateway_id: str | None = None
@@ -120,8 +128,6 @@ class SessionBundle:
     location: LocationRow | None = None
     evses: tuple[EvseRow, ...] = ()
     connectors: tuple[ConnectorRow, ...] = field(default=())
-    period_lines: str | None = field(default=None, repr=False)
-    """`periods` in PostgreSQL's COPY text format, when the parser wrote them (`copy_text`)."""
 
     @property
     def id(self) -> str:

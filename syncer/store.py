@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from syncer import pg_merge, schema
 from syncer.database import create_engine, redact_url
 from syncer.errors import DatabaseUnavailable
+from syncer.places_seen import PlacesSeen
 from syncer.rows import SessionBundle
 from syncer.summary import Failure, Outcome, RunSummary, classify
 from syncer.upsert import (
@@ -63,6 +64,8 @@ class Store:
         self.engine = engine
         self.url = url
         self.dialect = engine.dialect.name
+        self.places_seen = PlacesSeen()
+        """Places this store has committed (the fast path skips copies that would change nothing)."""
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -108,25 +111,34 @@ class Store:
         merged = newest_by_key(bundles, ("id",), "last_updated")
         for attempt in range(1, 6):
             try:
+                staged: list[tuple[str, list[Any]]] = []
                 async with self.engine.begin() as conn:
-                    if fence is None:
-                        return await self._write(conn, merged, now, force)
-                    owned = await fence.keep(conn, [b.id for b in merged], now)
-                    outcomes = await self._write(conn, [b for b in merged if b.id in owned], now, force)
-                    await fence.complete(conn, sorted(outcomes), now)
-                    return outcomes
+                    mine = merged
+                    if fence is not None:
+                        owned = await fence.keep(conn, [b.id for b in merged], now)
+                        mine = [b for b in merged if b.id in owned]
+                    outcomes = await self._write(conn, mine, now, force, staged)
+                    if fence is not None:
+                        await fence.complete(conn, sorted(outcomes), now)
+                self.places_seen.remember(staged)  # committed: later copies of these change nothing
+                return outcomes
             except sa.exc.DBAPIError as error:
                 if attempt == 5 or _sqlstate(error) not in _RETRYABLE_SQLSTATES:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _write(
-        self, conn: AsyncConnection, merged: list[SessionBundle], now: datetime, force: bool
+        self,
+        conn: AsyncConnection,
+        merged: list[SessionBundle],
+        now: datetime,
+        force: bool,
+        staged: list[tuple[str, list[Any]]],
     ) -> dict[str, Outcome]:
         if not merged:
             return {}
         if pg_merge.supports(conn):
-            return await pg_merge.merge(conn, merged, now, force)
+            return await pg_merge.merge(conn, merged, now, force, self.places_seen, staged)
         stored = await self._versions(conn, [b.id for b in merged])
         outcomes: dict[str, Outcome] = {}
         candidates = []

@@ -61,6 +61,8 @@ class Run:
     signal_received: int | None = None
     failed_out: IO[str] | None = None
     queue: QueueLease | None = None
+    failing: bool = False
+    """A fetcher raised: the run is ending with an error, no fetcher starts another request."""
 
     @property
     def policy(self) -> retry.RetryPolicy:
@@ -119,7 +121,10 @@ class Run:
                 elif not item.valid:
                     self.fail(Failure(item.id, "invalid_id", f"line {item.line}: not 1-64 of [A-Za-z0-9._-]"))
                 else:
-                    await handoff.send(send, item.id)
+                    try:
+                        await handoff.send(send, item.id)
+                    except anyio.BrokenResourceError:  # every fetcher is gone: the run is failing
+                        break
                 if self.summary.requested >= limit:
                     break
 
@@ -128,16 +133,26 @@ class Run:
     ) -> None:
         async with ids, out:
             policy = self.policy
-            while True:
+            while not self.failing:
                 try:
                     id = await handoff.receive(ids)
                 except anyio.EndOfStream:
                     break
-                result = await fetch_bundle(self.client, id, policy, self.summary)
+                try:
+                    result = await fetch_bundle(self.client, id, policy, self.summary)
+                except BaseException:
+                    # Refused credentials (or cancellation): the task group cancels the others at
+                    # its next turn; until then none starts another request (the hand-offs no
+                    # longer give up the loop between two requests).
+                    self.failing = True
+                    raise
                 if isinstance(result, Failure):
                     self.fail(result)
-                else:
+                    continue
+                try:
                     await handoff.send(out, result)
+                except anyio.BrokenResourceError:  # every writer is gone: its error is the run's
+                    break
 
     async def write(self, bundles: MemoryObjectReceiveStream[SessionBundle]) -> None:
         batch: list[SessionBundle] = []
@@ -146,10 +161,8 @@ class Run:
             while True:
                 try:
                     item: SessionBundle | None = bundles.receive_nowait()  # no timer when one is ready
-                except anyio.WouldBlock:
-                    item = None
-                except anyio.EndOfStream:
-                    break
+                except (anyio.WouldBlock, anyio.EndOfStream):
+                    item = None  # the end, too, is taken below: after a checkpoint, as anyio does
                 if item is None:
                     wait = max(0.0, first_at + BATCH_WAIT_S - time.monotonic()) if batch else BATCH_WAIT_S
                     with anyio.move_on_after(wait):

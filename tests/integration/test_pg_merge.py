@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from syncer import pg_merge, schema
 from syncer.flatten import flatten_body
-from syncer.rows import PeriodRow, RawRow, SessionBundle
+from syncer.rows import PeriodRow, PeriodRows, RawRow, SessionBundle
 from syncer.sandbox.generate import session_body
 from syncer.sql import query
 from syncer.store import Store
@@ -295,9 +295,9 @@ async def test_periods_copied_from_the_received_texts_store_what_the_rows_hold(s
     ids = [f"t{i}" for i in range(80)]
     parsed = [flatten_body(session_body(id, 0, 11, 7), id) for id in ids]
     parsed.append(flatten_body(seed_body(), SEED_ID))
-    assert all(b.period_lines for b in parsed)
+    assert all(isinstance(b.periods, PeriodRows) and b.periods.copy_lines for b in parsed)
     stored = []
-    for batch in (parsed, [dataclasses.replace(b, period_lines=None) for b in parsed]):
+    for batch in (parsed, [dataclasses.replace(b, periods=tuple(b.periods)) for b in parsed]):
         await truncate(store)
         await store.write(batch, now=NOW)
         async with store.engine.connect() as conn:
@@ -310,6 +310,25 @@ async def test_periods_copied_from_the_received_texts_store_what_the_rows_hold(s
             stored.append(rows.all())
     assert stored[0] == stored[1]
     assert len(stored[0]) == sum(len(b.periods) for b in parsed) > 1000
+
+
+async def test_places_committed_once_are_not_copied_again_unless_newer_or_forced(store: Store) -> None:
+    """The fast path skips a place this store committed at the same version or newer (the
+    guard would change nothing); a newer version is written, and `force` copies everything."""
+    names = "SELECT name FROM locations WHERE location_id = 'loc-1'"
+    await store.write([bundle("a", 1, location_version=5)], now=NOW)
+    assert store.places_seen.unseen("locations", [bundle("x", location_version=5).location]) == []
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.text("UPDATE locations SET name = 'by hand'"))
+    await store.write([bundle("b", 1, location_version=5)], now=NOW)
+    assert await scalar(store, names) == "by hand"
+    await store.write([bundle("b", 1, location_version=5)], now=NOW, force=True)
+    assert await scalar(store, names) != "by hand"
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.text("UPDATE locations SET name = 'by hand'"))
+    await store.write([bundle("c", 1, location_version=6)], now=NOW)
+    assert await scalar(store, names) != "by hand"
+    assert await scalar(store, "SELECT count(*) FROM evses") == 1
 
 
 async def test_period_text_survives_the_copy_text_format(

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from syncer.documents import ERROR_KINDS, dumps_exact
 from syncer.errors import DocumentError
 from syncer.flatten import flatten_body
-from syncer.rows import SessionBundle, columns
+from syncer.rows import PeriodRows, SessionBundle, columns
 from tests.unit.docs_factory import DELETE, SEED_ID, body_with_data, encode, patched, seed_data, seed_envelope
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -276,8 +276,8 @@ def check_rows(result: SessionBundle, raw: bytes, requested_id: str) -> None:
         assert connector_id
         assert connector_id == connector_id.lower()
 
-    assert result.period_lines is not None
-    assert read_period_lines(result.period_lines) == [
+    assert isinstance(result.periods, PeriodRows)
+    assert read_period_lines(result.periods.copy_lines) == [
         (*row[:4], row.dimension_type, None if row.volume is None else row.volume.as_tuple())
         for row in result.periods
     ]
