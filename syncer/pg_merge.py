@@ -8,7 +8,8 @@ transaction, through asyncpg directly:
        reports the version stored before, for every id: inserted / updated / unchanged / stale.
     3. For the written sessions only: delete their periods and raw documents, and COPY the new
        ones straight into the tables (their session rows are locked by step 2).
-    4. Locations, EVSEs and connectors: COPY into staging, then one guarded upsert per table.
+    4. Locations, EVSEs and connectors: COPY into staging, then one guarded upsert per table
+       (leaving out those this store committed at that version already: `PlacesSeen`).
 
 Nothing that is not newer is touched, so an unchanged rerun locks and writes no row (and
 writes next to no WAL: staging tables are temporary). The hand-written statements are in
@@ -52,8 +53,8 @@ STAGING_TABLES = (
 )
 
 
-# The table rows are named tuples in column order: each is its own COPY record (as a plain
-# tuple for the ~50 period rows a session makes: asyncpg encodes those ~20% faster).
+# The table rows are named tuples in column order: each is its own COPY record. The period
+# rows go in COPY's text format instead (`copy_text`).
 _SESSION_COLUMNS = columns(SessionRow)
 _PERIOD_COLUMNS = columns(PeriodRow)
 _LOCATION_COLUMNS = columns(LocationRow)
