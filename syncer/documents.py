@@ -265,7 +265,6 @@ def _periods_quietly(raw_periods: list[Any], session_id: str) -> PeriodRows:
         received_start = _pick(period, _START_NAMES)[1]
         start = timestamp(received_start, "")
         start_text = null if start is None else copy_text.exact_time_text(received_start, start)
-        head, middle = f"{session_text}\t{i}\t", f"\t{start_text}\t"  # each line: head, j, middle, ...
         first = len(rows)
         for j, raw_dimension in enumerate(dimensions):
             dimension = raw_dimension if type(raw_dimension) is dict else mapping(raw_dimension, "")
@@ -285,10 +284,10 @@ def _periods_quietly(raw_periods: list[Any], session_id: str) -> PeriodRows:
             kind_text = kinds.get(kind)
             if kind_text is None:
                 kind_text = kinds[kind] = escape(kind)  # type: ignore[arg-type]
-            lines.append(f"{head}{j}{middle}{kind_text}\t{volume_text}\n")
+            lines.append(f"{session_text}\t{i}\t{j}\t{start_text}\t{kind_text}\t{volume_text}\n")
         if len(rows) == first:
             rows.append(PeriodRow(session_id, i, 0, start))
-            lines.append(f"{head}0{middle}{null}\t{null}\n")
+            lines.append(f"{session_text}\t{i}\t0\t{start_text}\t{null}\t{null}\n")
     result = PeriodRows(rows)
     result.copy_lines = "".join(lines)
     return result
@@ -327,10 +326,7 @@ class _LocationMemo:
         self._key_bytes = 0
 
     def read(self, loc: dict[str, Any], session_location_id: str | None) -> LocationDocument | None:
-        try:
-            key = (coerce.canonical_json(loc), session_location_id)
-        except (TypeError, ValueError, OverflowError):  # e.g. an integer beyond 64 bits: just read it
-            return _read_location(loc, session_location_id)
+        key = (coerce.canonical_json(loc), session_location_id)  # any parsed value has one
         try:
             return self._found[key]
         except KeyError:
