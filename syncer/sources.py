@@ -16,11 +16,12 @@ import anyio.to_thread
 
 from syncer.errors import ConfigError
 from syncer.ids import shown, valid_id
+from syncer.seen_ids import SeenIds
 
 _LINES_PER_READ = 2_000
 DEDUPE_WINDOW = 2_000_000
-"""Distinct ids remembered for dropping duplicates (~100 MB at most). Past that a repeated id
-is fetched again, which is harmless: its second write counts as `unchanged`."""
+"""Distinct ids remembered for dropping duplicates (`SeenIds`: 64 MB at most). Past that a
+repeated id is fetched again, which is harmless: its second write counts as `unchanged`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ class SourceId:
 
 
 def _clean(lines: Iterator[str]) -> Iterator[SourceId]:
-    seen: set[str] = set()
+    seen = SeenIds(DEDUPE_WINDOW)
     for number, raw in enumerate(lines, start=1):
         text = raw.strip()
         if not text or text.startswith("#"):
@@ -40,11 +41,8 @@ def _clean(lines: Iterator[str]) -> Iterator[SourceId]:
             yield SourceId(shown(text), valid=False, line=number)
             continue
         key = text.lower()
-        if key in seen:
-            continue
-        if len(seen) < DEDUPE_WINDOW:
-            seen.add(key)
-        yield SourceId(key, line=number)
+        if seen.add(key):
+            yield SourceId(key, line=number)
 
 
 def _open(spec: str) -> IO[str]:
