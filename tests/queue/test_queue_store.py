@@ -45,6 +45,33 @@ async def test_enqueue_adds_ignores_pending_and_requeues_done(queue: Queue) -> N
     assert state["c"][:2] == ("leased", 1)
 
 
+async def test_enqueue_counts_an_id_twice_in_one_call_once(queue: Queue) -> None:
+    # The file source stops dropping repeats past its window: a repeat can land in one batch.
+    assert await queue.enqueue(["x", "y", "x"], T) == EnqueueCounts(2, 0, 1)
+    assert await queue.enqueue(["x", "x", "z"], T + timedelta(seconds=1)) == EnqueueCounts(1, 0, 2)
+    assert set(await rows(queue)) == {"x", "y", "z"}
+
+
+async def test_a_requeued_id_starts_afresh(queue: Queue) -> None:
+    await queue.enqueue(["a"], T)
+    await queue.claim(10, "w1", LEASE, T)
+    await queue.settle("w1", [Failure("a", "http_400", "bad request")], 1, T)
+    later = T + timedelta(hours=1)
+    assert await queue.enqueue(["a"], later) == EnqueueCounts(0, 1, 0)
+    async with queue.store.engine.connect() as conn:
+        row = (await conn.execute(sa.text("SELECT * FROM sync_queue WHERE id = 'a'"))).one()
+    assert (row.status, row.attempts, row.lease_token, row.leased_until) == ("pending", 0, None, None)
+    assert (row.last_error, row.last_error_kind) == (None, None)
+    assert _utc(row.available_at) == _utc(row.updated_at) == later
+    assert _utc(row.enqueued_at) == T  # when it first came in
+
+
+def _utc(value: datetime | str) -> datetime:
+    """A timestamp as read back: SQLite gives text or naive datetimes, PostgreSQL aware ones."""
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 async def test_claims_never_overlap_and_expired_leases_are_reclaimed(queue: Queue) -> None:
     await queue.enqueue([f"id{i}" for i in range(10)], T)
     first = await queue.claim(6, "w1", LEASE, T)
