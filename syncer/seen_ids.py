@@ -45,31 +45,31 @@ class SeenIds:
         digest = blake2b(id.encode("utf-8", "surrogatepass"), digest_size=_WIDTH).digest()
         if digest == _EMPTY:  # the empty slot's mark: any other fixed value serves as well
             digest = _NOT_EMPTY
-        table, mask = self._table, self._mask
-        slot = int.from_bytes(digest[:8], "little") & mask
-        while not table.startswith(_EMPTY, slot * _WIDTH):  # linear probing
-            if table.startswith(digest, slot * _WIDTH):
-                return False
-            slot = (slot + 1) & mask
+        at = self._slot(digest)
+        if self._table.startswith(digest, at):
+            return False
         if self._count < self.limit:
-            table[slot * _WIDTH : (slot + 1) * _WIDTH] = digest
+            self._table[at : at + _WIDTH] = digest
             self._count += 1
-            if self._count * 2 > mask + 1:
+            if self._count * 2 > self._mask + 1:
                 self._grow()
         return True
+
+    def _slot(self, digest: bytes) -> int:
+        """The offset of the slot holding `digest`, or else of the empty slot where it goes."""
+        table, mask = self._table, self._mask
+        slot = int.from_bytes(digest[:8], "little") & mask
+        while not (table.startswith(_EMPTY, slot * _WIDTH) or table.startswith(digest, slot * _WIDTH)):
+            slot = (slot + 1) & mask  # linear probing
+        return slot * _WIDTH
 
     def _grow(self) -> None:
         """Twice the slots, every digest put again (a table is at most half full)."""
         old = self._table
         self._table = bytearray(len(old) * 2)
         self._mask = self._mask * 2 + 1
-        for at in range(0, len(old), _WIDTH):
-            if not old.startswith(_EMPTY, at):
-                self._put(bytes(old[at : at + _WIDTH]))
-
-    def _put(self, digest: bytes) -> None:
-        table, mask = self._table, self._mask
-        slot = int.from_bytes(digest[:8], "little") & mask
-        while not table.startswith(_EMPTY, slot * _WIDTH):
-            slot = (slot + 1) & mask
-        table[slot * _WIDTH : (slot + 1) * _WIDTH] = digest
+        for start in range(0, len(old), _WIDTH):
+            if not old.startswith(_EMPTY, start):
+                digest = bytes(old[start : start + _WIDTH])
+                at = self._slot(digest)
+                self._table[at : at + _WIDTH] = digest
