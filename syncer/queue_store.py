@@ -24,7 +24,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from syncer import schema
-from syncer.sql import query
 from syncer.store import Store, chunks
 from syncer.summary import Failure
 
@@ -76,12 +75,19 @@ class Queue:
         queued again with a fresh attempt count."""
         if not ids:
             return EnqueueCounts(0, 0, 0)
-        if self.dialect == "postgresql":  # one set-based statement: ~10x faster than a row per id
-            params = {"ids": list(ids), "now": now}
-            async with self.store.engine.begin() as conn:
-                added, written = (await conn.execute(query("queue_enqueue"), params)).one()
-            return EnqueueCounts(added, written - added, len(ids) - written)
+        new = {"status": "pending", "attempts": 0, "available_at": now, "enqueued_at": now, "updated_at": now}
         stmt = self._insert()
+        rows: list[dict[str, object]] | None = None
+        if self.dialect == "postgresql":
+            # The ids as one array, not a row of parameters per id: ~10x faster. DISTINCT: ON
+            # CONFLICT may not touch a row twice in one statement. ORDER BY: locks in key order.
+            array = sa.bindparam("ids", list(ids), type_=postgresql.ARRAY(sa.Text))
+            incoming = sa.select(sa.func.unnest(array).label("id")).distinct().subquery()
+            values = [sa.literal(value, Q.c[name].type) for name, value in new.items()]
+            source = sa.select(incoming.c.id, *values).order_by(incoming.c.id)
+            stmt = stmt.from_select(["id", *new], source)
+        else:
+            rows = [{"id": i, **new} for i in ids]
         requeue = {
             "status": "pending",
             "attempts": 0,
@@ -95,17 +101,6 @@ class Queue:
         stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
             index_elements=["id"], set_=requeue, where=sa.or_(Q.c.status == "done", Q.c.status == "failed")
         ).returning(Q.c.id, Q.c.enqueued_at)
-        rows = [
-            {
-                "id": i,
-                "status": "pending",
-                "attempts": 0,
-                "available_at": now,
-                "enqueued_at": now,
-                "updated_at": now,
-            }
-            for i in ids
-        ]
         async with self.store.engine.begin() as conn:
             result = (await conn.execute(stmt, rows)).all()
         added = sum(1 for row in result if row.enqueued_at == now)
