@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 from bench.common import emit, read_ids
 from bench.fetch_only import fetch_all
-from syncer.flatten import flatten_body
-from syncer.store import Store
+from syncer.documents.flatten import flatten_body
+from syncer.warehouse.store import Store
 
 
 async def write_all(store: Store, ids: list[str], bodies: list[bytes], batch_size: int) -> dict[str, float]:

@@ -40,6 +40,22 @@ class Settings(BaseSettings):
     """"K/N": only the ids that hash into shard K of N (see `shard_of`)."""
     summary_out: Path | None = None
     """Where `run` also writes its summary as JSON (used by `--processes` to add them up)."""
+    progress_interval: float = Field(default=30.0, gt=0, le=86_400)
+    """Seconds between `run.progress` lines (off a terminal) and `sync_runs` heartbeats."""
+    pushgateway_url: str | None = None
+    """Where batch runs push their metrics (at the end and each progress interval)."""
+    metrics_port: int | None = Field(default=None, ge=1, le=65_535)
+    """Serve the metrics on this port while the command runs."""
+    global_rate: float | None = Field(default=None, gt=0)
+    """Requests per second for every worker sharing this database (each takes its share)."""
+    max_retry_after: float = Field(default=60.0, gt=0, le=3600)
+    """The longest `Retry-After` honoured, in seconds."""
+    until_empty: bool = False
+    """`run --queue`: wait out deferred ids instead of exiting when nothing is due."""
+    db_schema: str | None = None
+    """The PostgreSQL schema that holds every table (default: the connection's search_path)."""
+    db_retry_seconds: float = Field(default=60.0, ge=0, le=3600)
+    """How long a lost database connection is retried before the run stops (exit 2)."""
 
     @field_validator("shard")
     @classmethod

@@ -1,6 +1,7 @@
 """Real databases for tests: a PostgreSQL template database cloned per test, and a SQLite file.
 
-PostgreSQL is at SYNCER_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres).
+PostgreSQL is at SYNCER_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres); every
+database made starts with SYNCER_TEST_DB_PREFIX (default `syncer_test_`).
 When it is unreachable, PostgreSQL tests skip on a laptop but FAIL when CI=true.
 """
 
@@ -15,13 +16,15 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from syncer import retry
-from syncer.migrate import migrate
-from syncer.store import Store
+from syncer.gateway import retry
+from syncer.warehouse.migrate import migrate
+from syncer.warehouse.store import Store
 
 PG_ADMIN_URL = os.environ.get("SYNCER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-_TEMPLATE = f"syncer_tpl_{os.getpid()}"
+PG_PREFIX = os.environ.get("SYNCER_TEST_DB_PREFIX", "syncer_test_")
+"""Every database the tests make starts with this (on a shared server, give each checkout its own)."""
+_TEMPLATE = f"{PG_PREFIX}tpl_{os.getpid()}"
 
 
 def _pg_url(database: str) -> str:
@@ -71,7 +74,7 @@ def pg_template() -> Iterator[str]:
 @pytest.fixture
 def pg_url(pg_template: str) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database cloned from the template."""
-    name = f"syncer_t_{uuid.uuid4().hex[:12]}"
+    name = f"{PG_PREFIX}{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
     yield _pg_url(name)
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

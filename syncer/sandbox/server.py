@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import uvicorn
 
-from syncer.loop import loop_factory
+from syncer.event_loop import loop_factory
 from syncer.sandbox.app import build_app
 from syncer.sandbox.config import SandboxConfig
 from syncer.sandbox.responses import quiet_deliberate_cuts

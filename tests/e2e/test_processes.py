@@ -15,7 +15,7 @@ import pytest
 
 from syncer.sandbox import SandboxConfig
 from syncer.sandbox.server import running_sandbox_in_thread
-from syncer.sources import shard_of
+from syncer.sources.file import shard_of
 from tests.e2e.cli import Result, syncer
 from tests.e2e.test_run_file import TOKEN, tables, write_ids
 

@@ -11,7 +11,7 @@ import pytest
 from syncer.sandbox import SandboxConfig
 from syncer.sandbox.generate import chosen
 from syncer.sandbox.server import running_sandbox_in_thread
-from syncer.store import Store
+from syncer.warehouse.store import Store
 from tests.e2e.cli import Result, syncer
 from tests.integration.bundles import dump
 

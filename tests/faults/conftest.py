@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import _admin, _migrate, _pg_url
+from tests.conftest import PG_PREFIX, _admin, _migrate, _pg_url
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def module_sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def module_pg_url(pg_template: str) -> Iterator[str]:
-    name = f"syncer_f_{uuid.uuid4().hex[:12]}"
+    name = f"{PG_PREFIX}f_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
     yield _pg_url(name)
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -15,14 +15,15 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from syncer import schema
 from syncer.ids import valid_id
+from syncer.pipeline.start import run_ids
 from syncer.sandbox import SandboxConfig
 from syncer.sandbox.generate import session_body
 from syncer.settings import load_settings
-from syncer.sources import SourceId, file_ids
-from syncer.store import Store
-from syncer.worker import run_ids
+from syncer.sources.base import SourceId
+from syncer.sources.file import file_ids
+from syncer.warehouse import schema
+from syncer.warehouse.store import Store
 
 Row = dict[str, Any]
 

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from syncer import retry
+from syncer.gateway import retry
 from syncer.ids import valid_id
 from syncer.sandbox import SandboxConfig, running_sandbox
 from syncer.sandbox.faults import FAULT_KINDS

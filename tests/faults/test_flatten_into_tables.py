@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, given, settings
 
+from syncer.documents.flatten import flatten_body
+from syncer.documents.rows import SessionBundle
 from syncer.errors import DocumentError
-from syncer.flatten import flatten_body
-from syncer.rows import SessionBundle
-from syncer.store import Store
-from syncer.summary import Outcome
+from syncer.outcomes import Outcome
+from syncer.warehouse.store import Store
 from tests.faults.harness import read_tables
 from tests.unit.test_flatten_properties import mutated_bodies, requested_ids
 

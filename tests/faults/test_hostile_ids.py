@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 import pytest
 
-from syncer import retry
+from syncer.gateway import retry
 from syncer.ids import SHOWN_CHARS, shown
 from syncer.sandbox import SandboxConfig, running_sandbox
 from tests.faults.harness import (

@@ -8,9 +8,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from syncer import schema
-from syncer.rows import ConnectorRow, EvseRow, LocationRow, PeriodRow, RawRow, SessionBundle, SessionRow
-from syncer.store import Store
+from syncer.documents.rows import (
+    ConnectorRow,
+    EvseRow,
+    LocationRow,
+    PeriodRow,
+    RawRow,
+    SessionBundle,
+    SessionRow,
+)
+from syncer.warehouse import schema
+from syncer.warehouse.store import Store
 
 T0 = datetime(2022, 3, 14, 12, 45, 8, tzinfo=UTC)
 

@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from syncer import __version__, client
-from syncer.client import GatewayClient
+from syncer import __version__
 from syncer.errors import CredentialsRejected, FetchError, PermanentError, TransientError
-from syncer.ratelimit import RateLimiter
+from syncer.gateway import client
+from syncer.gateway.client import GatewayClient
+from syncer.gateway.ratelimit import RateLimiter
 
 TOKEN = "tok-sockets-SECRET-42"
 Behaviour = Callable[[asyncio.StreamWriter], Awaitable[bool]]  # returns: keep the connection open

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from syncer import schema
-from syncer.migrate import migrate
-from syncer.store import Store
-from tests.conftest import _admin, _pg_url
+from syncer.warehouse.migrate import SCHEMA_VERSION, migrate
+from syncer.warehouse.store import Store
+from tests.conftest import PG_PREFIX, _admin, _pg_url
 
 
 async def test_migrate_twice_is_a_no_op(database_url: str) -> None:
     store = Store.open(database_url)
     try:
-        assert await migrate(store) == (schema.SCHEMA_VERSION, schema.SCHEMA_VERSION)
-        assert await store.schema_version() == schema.SCHEMA_VERSION
+        assert await migrate(store) == (SCHEMA_VERSION, SCHEMA_VERSION)
+        assert await store.schema_version() == SCHEMA_VERSION
     finally:
         await store.close()
 
@@ -27,20 +27,20 @@ async def test_fresh_sqlite_database_is_created(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'new.db'}")
     try:
         assert await store.schema_version() is None
-        assert await migrate(store) == (0, schema.SCHEMA_VERSION)
+        assert await migrate(store) == (0, SCHEMA_VERSION)
     finally:
         await store.close()
 
 
 @pytest.mark.postgres
 async def test_two_migrations_at_once_on_postgresql(pg_template: str) -> None:
-    name = "syncer_t_concurrent_migrate"
+    name = f"{PG_PREFIX}concurrent_migrate_{os.getpid()}"
     await _admin(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
     stores = [Store.open(_pg_url(name)) for _ in range(4)]
     try:
         results = await asyncio.gather(*(migrate(s) for s in stores))
-        assert all(after == schema.SCHEMA_VERSION for _, after in results)
-        assert await stores[0].schema_version() == schema.SCHEMA_VERSION
+        assert all(after == SCHEMA_VERSION for _, after in results)
+        assert await stores[0].schema_version() == SCHEMA_VERSION
     finally:
         for s in stores:
             await s.close()
@@ -71,7 +71,7 @@ async def test_v1_database_is_upgraded_to_v2(pg_url: str) -> None:
             )
         assert await store.schema_version() == 1
 
-        assert await migrate(store) == (1, schema.SCHEMA_VERSION)
+        assert await migrate(store) == (1, SCHEMA_VERSION)
 
         async with store.engine.connect() as conn:
             fks = await conn.scalar(
@@ -93,7 +93,7 @@ async def test_v1_database_is_upgraded_to_v2(pg_url: str) -> None:
         assert compression == "l"
         assert note is not None and note.startswith("sessions.id")
         assert periods == 1
-        assert await migrate(store) == (schema.SCHEMA_VERSION, schema.SCHEMA_VERSION)
+        assert await migrate(store) == (SCHEMA_VERSION, SCHEMA_VERSION)
     finally:
         await store.close()
 

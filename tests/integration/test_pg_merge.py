@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from syncer import pg_merge, schema
-from syncer.flatten import flatten_body
-from syncer.rows import PeriodRow, PeriodRows, RawRow, SessionBundle
+from syncer.documents.flatten import flatten_body
+from syncer.documents.rows import PeriodRow, PeriodRows, RawRow, SessionBundle
+from syncer.outcomes import Outcome
 from syncer.sandbox.generate import session_body
-from syncer.sql import query
-from syncer.store import Store
-from syncer.summary import Outcome
+from syncer.warehouse import pg_merge, schema
+from syncer.warehouse.sql_files import query
+from syncer.warehouse.store import Store
 from tests.integration.bundles import TABLES, at, bundle, dump
 from tests.unit.docs_factory import SEED_ID
 from tests.unit.docs_factory import body as seed_body
@@ -295,7 +295,7 @@ async def test_periods_copied_from_the_received_texts_store_what_the_rows_hold(s
     ids = [f"t{i}" for i in range(80)]
     parsed = [flatten_body(session_body(id, 0, 11, 7), id) for id in ids]
     parsed.append(flatten_body(seed_body(), SEED_ID))
-    assert all(isinstance(b.periods, PeriodRows) and b.periods.copy_lines for b in parsed)
+    assert all(isinstance(b.periods, PeriodRows) and b.periods.received for b in parsed)
     stored = []
     for batch in (parsed, [dataclasses.replace(b, periods=tuple(b.periods)) for b in parsed]):
         await truncate(store)

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from syncer.flatten import flatten_body
-from syncer.reprocess import reprocess
+from syncer.documents.flatten import flatten_body
+from syncer.pipeline.reprocess import reprocess
 from syncer.sandbox.generate import session_body
-from syncer.store import Store
+from syncer.warehouse.store import Store
 from tests.integration.bundles import dump
 
 

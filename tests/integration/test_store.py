@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from syncer import schema
-from syncer.store import Store
-from syncer.summary import Failure, Outcome, RunSummary
+from syncer.outcomes import Failure, Outcome, RunSummary
+from syncer.warehouse import schema
+from syncer.warehouse.store import Store
 from tests.integration.bundles import at, bundle, dump
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from syncer.queue_store import EnqueueCounts, Queue
-from syncer.store import Store
-from syncer.summary import Failure, Outcome
+from syncer.outcomes import Failure, Outcome
+from syncer.warehouse.queue import EnqueueCounts, Queue
+from syncer.warehouse.store import Store
 from tests.integration.bundles import bundle
 
 T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -20,10 +20,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from syncer.queue_store import Queue
 from syncer.sandbox import SandboxConfig
 from syncer.sandbox.server import running_sandbox_in_thread
-from syncer.store import Store
+from syncer.warehouse.queue import Queue
+from syncer.warehouse.store import Store
 from tests.e2e.cli import syncer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

@@ -84,7 +84,7 @@ def evse_coordinates(doc: Doc) -> list[Any]:
     return [evse["coordinates"]["latitude"] for evse in doc["location"]["evses"]]
 
 
-# Each quirk of CONTRACT.md/DOMAIN.md, as a predicate over (requested id, document).
+# Each quirk of CONTRACT.md and docs/gateway.md, as a predicate over (requested id, document).
 QUIRKS: dict[str, Callable[[str, Doc], bool]] = {
     "timestamp with +00:00": lambda _, d: any(t.endswith("+00:00") for t in timestamps(d)),
     "timestamp with Z": lambda _, d: any(t.endswith("Z") for t in timestamps(d)),

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
-from syncer.documents import dumps_exact
+from syncer.documents.parse import dumps_exact
 
 FIXTURE: Final = Path(__file__).parents[1] / "fixtures" / "seed_session.json"
 SHARED_FIXTURE: Final = Path(__file__).parents[2].parent / "shared" / "fixtures" / "seed_session.json"

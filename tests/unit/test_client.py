@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from syncer import __version__
-from syncer.client import GatewayClient
 from syncer.errors import ConfigError, CredentialsRejected, FetchError, PermanentError, TransientError
-from syncer.ratelimit import MAX_PAUSE, RateLimiter
+from syncer.gateway.client import GatewayClient
+from syncer.gateway.ratelimit import MAX_PAUSE, RateLimiter
 
 TOKEN = "tok-3f9c2e7a-SECRET"
 BASE = "https://gateway.example/api/ocpi/api/v1"

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from syncer import documents
-from syncer.documents import ERROR_KINDS, SessionDocument, dumps_exact, parse_body, parse_raw
+from syncer.documents import coerce, numbers
+from syncer.documents.exact_json import canonical_json
+from syncer.documents.locations import LocationMemo, read_location
+from syncer.documents.parse import ERROR_KINDS, SessionDocument, dumps_exact, parse_body, parse_raw
 from syncer.errors import CredentialsRejected, DocumentError, PermanentError, TransientError
 from tests.unit.docs_factory import DELETE, SEED_ID, body, body_with_data, envelope_body, seed_data
 
@@ -740,13 +742,13 @@ def test_envelope_2002_means_the_credentials_were_refused() -> None:
 def test_a_location_seen_before_is_not_read_again() -> None:
     """Every session at a location embeds the same object: the memo gives the first reading
     back (the very object), for the same text and the same session location id only."""
-    memo = documents._LocationMemo(max_key_bytes=1 << 20)
+    memo = LocationMemo(max_key_bytes=1 << 20)
     loc = seed_data()["location"]
     first = memo.read(loc, None)
     assert first is not None
     again = memo.read(copy.deepcopy(loc), None)  # an equal object, not the same one
     assert again is first
-    assert memo.read(loc, None) == documents._read_location(loc, None)
+    assert memo.read(loc, None) == read_location(loc, None)
     without_id = {k: v for k, v in loc.items() if k != "location_id"}
     assert memo.read(without_id, "from-session").row.location_id == "from-session"  # type: ignore[union-attr]
     assert memo.read(without_id, "other").row.location_id == "other"  # type: ignore[union-attr]
@@ -755,7 +757,7 @@ def test_a_location_seen_before_is_not_read_again() -> None:
 
 
 def test_a_bad_location_fails_every_time() -> None:
-    memo = documents._LocationMemo(max_key_bytes=1 << 20)
+    memo = LocationMemo(max_key_bytes=1 << 20)
     bad = {**seed_data()["location"], "coordinates": {"latitude": "north"}}
     for _ in range(2):
         with pytest.raises(DocumentError, match=r"location\.coordinates\.latitude"):
@@ -764,8 +766,8 @@ def test_a_bad_location_fails_every_time() -> None:
 
 def test_the_location_memo_is_bounded() -> None:
     loc = seed_data()["location"]
-    size = len(documents.coerce.canonical_json(loc))
-    memo = documents._LocationMemo(max_key_bytes=2 * size + size // 2)
+    size = len(canonical_json(loc))
+    memo = LocationMemo(max_key_bytes=2 * size + size // 2)
     first = memo.read(loc, None)
     memo.read({**loc, "name": "b"}, None)
     assert memo.read(loc, None) is first
@@ -777,14 +779,14 @@ def test_the_location_memo_is_bounded() -> None:
 def test_number_texts_read_before_give_the_same_decimal_and_the_memo_is_bounded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(documents.coerce, "PLAIN_DECIMALS", {})
-    monkeypatch.setattr(documents.coerce, "PLAIN_DECIMALS_MAX", 3)
-    first = documents.coerce.decimal("1.50", "f")
-    assert documents.coerce.decimal("1.50", "f") is first
+    numbers.PLAIN_DECIMALS.clear()
+    monkeypatch.setattr(numbers, "PLAIN_DECIMALS_MAX", 3)
+    first = coerce.decimal("1.50", "f")
+    assert coerce.decimal("1.50", "f") is first
     assert str(first) == "1.50"
     for text in ("1", "2", "3", "4"):
-        assert documents.coerce.decimal(text, "f") == Decimal(text)
-        assert len(documents.coerce.PLAIN_DECIMALS) <= 3
+        assert coerce.decimal(text, "f") == Decimal(text)
+        assert len(numbers.PLAIN_DECIMALS) <= 3
     with pytest.raises(DocumentError):  # never kept, so refused every time
-        documents.coerce.decimal("1_000", "f")
-    assert "1_000" not in documents.coerce.PLAIN_DECIMALS
+        coerce.decimal("1_000", "f")
+    assert "1_000" not in numbers.PLAIN_DECIMALS

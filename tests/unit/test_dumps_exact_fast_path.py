@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from syncer import coerce
-from syncer.coerce import _loads_careful, dumps_exact, dumps_parsed, loads_exact
+from syncer.documents import exact_json
+from syncer.documents.exact_json import _loads_careful, dumps_exact, dumps_parsed, loads_exact
 
 
 def general(value: Any) -> str:
     parts: list[str] = []
-    coerce._write(value, parts.append)
+    exact_json._write(value, parts.append)
     return "".join(parts)
 
 
@@ -28,8 +28,8 @@ def parsed(value: Any) -> Any:
 
 
 def test_the_careful_parsers_objects_take_the_fast_path() -> None:
-    assert type(_loads_careful(b'{"a": {"b": [1]}}')) is coerce._ParsedObject
-    assert type(_loads_careful(b'{"a": {"b": [1]}}')["a"]) is coerce._ParsedObject
+    assert type(_loads_careful(b'{"a": {"b": [1]}}')) is exact_json._ParsedObject
+    assert type(_loads_careful(b'{"a": {"b": [1]}}')["a"]) is exact_json._ParsedObject
 
 
 def test_every_code_point_is_escaped_the_same() -> None:

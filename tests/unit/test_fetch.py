@@ -6,12 +6,12 @@ import json
 
 import httpx
 
-from syncer import retry
-from syncer.client import GatewayClient
-from syncer.fetch import RATE_LIMITED_PAUSE, fetch_bundle
-from syncer.ratelimit import RateLimiter
-from syncer.rows import SessionBundle
-from syncer.summary import Failure, RunSummary
+from syncer.documents.rows import SessionBundle
+from syncer.gateway import retry
+from syncer.gateway.client import GatewayClient
+from syncer.gateway.ratelimit import RateLimiter
+from syncer.outcomes import Failure, RunSummary
+from syncer.pipeline.fetch import RATE_LIMITED_PAUSE, fetch_bundle
 from tests.unit.docs_factory import SEED_ID, body
 
 RATE_LIMITED = json.dumps({"status_code": 2004, "status_message": "Rate limited", "data": None}).encode()

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from syncer.documents import parse_body
-from syncer.flatten import flatten, flatten_body
-from syncer.rows import ConnectorRow, EvseRow, LocationRow, PeriodRow, SessionBundle, SessionRow
+from syncer.documents.flatten import flatten, flatten_body
+from syncer.documents.parse import parse_body
+from syncer.documents.rows import ConnectorRow, EvseRow, LocationRow, PeriodRow, SessionBundle, SessionRow
 from tests.unit.docs_factory import DELETE, FIXTURE, SEED_ID, SHARED_FIXTURE, body, seed_data
 
 LOCATION_ID = "620bb06abeaaa76c1e7657e1"

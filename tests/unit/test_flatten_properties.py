@@ -12,10 +12,11 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from syncer.documents import ERROR_KINDS, dumps_exact
+from syncer.documents.flatten import flatten_body
+from syncer.documents.parse import ERROR_KINDS, dumps_exact
+from syncer.documents.rows import PeriodRows, SessionBundle, columns
 from syncer.errors import DocumentError
-from syncer.flatten import flatten_body
-from syncer.rows import PeriodRows, SessionBundle, columns
+from syncer.warehouse import copy_text
 from tests.unit.docs_factory import DELETE, SEED_ID, body_with_data, encode, patched, seed_data, seed_envelope
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -277,7 +278,7 @@ def check_rows(result: SessionBundle, raw: bytes, requested_id: str) -> None:
         assert connector_id == connector_id.lower()
 
     assert isinstance(result.periods, PeriodRows)
-    assert read_period_lines(result.periods.copy_lines) == [
+    assert read_period_lines(copy_text.period_lines(result.periods)) == [
         (*row[:4], row.dimension_type, None if row.volume is None else row.volume.as_tuple())
         for row in result.periods
     ]

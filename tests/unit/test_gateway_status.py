@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from syncer.documents.envelope import MAX_MESSAGE_CHARS, check_status
 from syncer.errors import CredentialsRejected, PermanentError, TransientError
-from syncer.gateway_status import MAX_MESSAGE_CHARS, check_status
 
 
 def test_1000_is_success() -> None:

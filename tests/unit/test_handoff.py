@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from syncer import handoff
+from syncer.pipeline import handoff
 
 
 async def test_items_pass_in_order_through_a_full_stream_and_end() -> None:

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncer import coerce
-from syncer.coerce import _UNSURE, MAX_DEPTH, _loads_careful, _loads_quick, loads_exact
+from syncer.documents import exact_json
+from syncer.documents.exact_json import _UNSURE, MAX_DEPTH, _loads_careful, _loads_quick, loads_exact
 from syncer.errors import DocumentError
 from syncer.sandbox.generate import session_body
 
@@ -177,6 +177,6 @@ def test_a_repeated_key_anywhere_is_never_taken_by_the_quick_path(value: Any, ke
 
 def test_the_raw_document_text_is_the_same_from_either_path() -> None:
     body = SEED.read_bytes()
-    quick, slow = coerce.loads_exact(body), _loads_careful(body)
+    quick, slow = exact_json.loads_exact(body), _loads_careful(body)
     assert type(slow) is not dict and type(quick) is dict  # the careful path's own object type
-    assert coerce.dumps_parsed(quick["data"]) == coerce.dumps_exact(slow["data"])
+    assert exact_json.dumps_parsed(quick["data"]) == exact_json.dumps_exact(slow["data"])

@@ -7,7 +7,7 @@ import json
 import pytest
 import structlog
 
-from syncer import logs
+from syncer.observe import logs
 
 SECRET = "tok-9f8e7d6c5b4a"
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from syncer.errors import ConfigError
-from syncer.loop import loop_factory, use_uvloop
+from syncer.event_loop import loop_factory, use_uvloop
 
 uvloop = pytest.importorskip("uvloop")  # a dependency on Linux and macOS
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from syncer.places_seen import PlacesSeen
-from syncer.rows import ConnectorRow, EvseRow, LocationRow
+from syncer.documents.rows import ConnectorRow, EvseRow, LocationRow
+from syncer.warehouse.places_seen import PlacesSeen
 
 T1 = datetime(2024, 1, 1, tzinfo=UTC)
 T2 = datetime(2024, 2, 1, tzinfo=UTC)

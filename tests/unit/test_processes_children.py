@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from syncer import processes
+from syncer.pipeline import processes
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="children are forked on Linux only")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from syncer.errors import ConfigError
-from syncer.processes import add_up, child_env, child_settings, plan, share, worst
+from syncer.pipeline.processes import add_up, child_env, child_settings, plan, share, worst
 from syncer.settings import load_settings
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from syncer import progress
-from syncer.summary import RunSummary
+from syncer.observe import progress
+from syncer.outcomes import RunSummary
 
 
 def test_render_counts_and_rate() -> None:

@@ -13,7 +13,14 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from syncer.ratelimit import MAX_PAUSE, MIN_SHARE, RECOVERY_S, RateLimiter, default_burst, parse_retry_after
+from syncer.gateway.ratelimit import (
+    MAX_PAUSE,
+    MIN_SHARE,
+    RECOVERY_S,
+    RateLimiter,
+    default_burst,
+    parse_retry_after,
+)
 
 
 class VirtualTime:

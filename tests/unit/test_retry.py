@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from syncer import retry
 from syncer.errors import TransientError
-from syncer.retry import MAX_RETRY_AFTER, RetryPolicy, delay_for
+from syncer.gateway import retry
+from syncer.gateway.retry import MAX_RETRY_AFTER, RetryPolicy, delay_for
 
 
 def top() -> float:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from syncer import schema
-from syncer.rows import ConnectorRow, EvseRow, LocationRow, PeriodRow, RawRow, SessionRow, columns
-from syncer.summary import RunSummary
+from syncer.documents.rows import ConnectorRow, EvseRow, LocationRow, PeriodRow, RawRow, SessionRow, columns
+from syncer.outcomes import RunSummary
+from syncer.warehouse import schema
 
 STORE_FILLED = {"synced_at", "fetched_at"}
 

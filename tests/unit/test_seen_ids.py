@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncer import seen_ids
-from syncer.seen_ids import SeenIds
+from syncer.sources import seen_ids
+from syncer.sources.seen_ids import SeenIds
 
 
 @given(st.lists(st.text(alphabet="abcAB-_.\u00e9\ud800", max_size=4), max_size=300))

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from syncer import sources
 from syncer.errors import ConfigError
-from syncer.sources import SourceId, file_ids
+from syncer.sources import file as sources
+from syncer.sources.base import SourceId
+from syncer.sources.file import file_ids
 
 
 async def collect(spec: str) -> list[SourceId]:

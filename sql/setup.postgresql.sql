@@ -1,0 +1,13 @@
+-- Run after every change of the schema version (and on a new database), so it is idempotent.
+
+-- Raw documents compressed with lz4 where the server has it (PostgreSQL 14+ built with lz4): a
+-- 7 KB document takes ~40% less time to store than with pglz, and ~16% more space.
+DO $$
+BEGIN
+    IF (SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression') THEN
+        ALTER TABLE raw_sessions ALTER COLUMN document SET COMPRESSION lz4;
+    END IF;
+END $$;
+
+COMMENT ON COLUMN charging_periods.session_id IS
+    'sessions.id; written in the same transaction as its session (not a declared foreign key: checking one costs a lookup per period row)';

@@ -1,0 +1,1 @@
+-- Run after every change of the schema version (and on a new database), so it is idempotent.

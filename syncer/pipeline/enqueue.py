@@ -1,0 +1,45 @@
+"""`syncer enqueue`: the ids of a file into `sync_queue`, a batch at a time."""
+
+from __future__ import annotations
+
+from syncer.clock import now
+from syncer.observe.logs import get_logger
+from syncer.pipeline.start import open_store
+from syncer.settings import Settings
+from syncer.sources.file import file_ids
+from syncer.warehouse.queue import EnqueueCounts, Queue
+
+_ENQUEUE_BATCH = 1_000
+
+
+async def enqueue(settings: Settings, spec: str) -> int:
+    log = get_logger("syncer.queue")
+    total = EnqueueCounts(0, 0, 0)
+    invalid = 0
+    async with await open_store(settings) as store:
+        queue = Queue(store)
+        batch: list[str] = []
+
+        async def flush() -> None:
+            nonlocal total
+            total += await queue.enqueue(batch, now())
+            batch.clear()
+
+        async for item in file_ids(spec):
+            if not item.valid:
+                invalid += 1
+                log.warning("enqueue.invalid_id", line=item.line, id=item.id[:80])
+                continue
+            batch.append(item.id)
+            if len(batch) >= _ENQUEUE_BATCH:
+                await flush()
+        if batch:
+            await flush()
+    log.info(
+        "enqueue.finished",
+        added=total.added,
+        requeued=total.requeued,
+        already_queued=total.already_queued,
+        invalid=invalid,
+    )
+    return 1 if invalid else 0

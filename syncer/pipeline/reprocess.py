@@ -1,0 +1,46 @@
+"""`syncer reprocess`: rebuild the flat tables from `raw_sessions`, with no network.
+
+For after a flattening fix: every stored document is parsed and flattened again and written
+with `force`, so rows of an equal version are rewritten too (an older one still never is).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from syncer.clock import now
+from syncer.documents.flatten import flatten
+from syncer.documents.parse import parse_raw
+from syncer.errors import DocumentError
+from syncer.observe.logs import get_logger
+from syncer.outcomes import Failure, Outcome, RunSummary
+from syncer.warehouse.store import Store
+
+log = get_logger("syncer.pipeline.reprocess")
+
+
+async def reprocess(store: Store, *, page_size: int = 500) -> int:
+    run_id, clock = uuid.uuid4().hex, time.monotonic()
+    summary = RunSummary()
+    await store.start_run(run_id, "raw", now())
+    async for page in store.raw_documents(page_size=page_size):
+        bundles, failures = [], []
+        for id, document in page:
+            summary.requested += 1
+            try:
+                bundles.append(flatten(parse_raw(document, requested_id=id)))
+            except DocumentError as error:
+                failures.append(Failure(id, error.kind, str(error)))
+                summary.add(Outcome.FAILED)
+        summary.fetched += len(bundles)
+        for outcome in (await store.write(bundles, now=now(), force=True)).values():
+            summary.add(outcome)
+        await store.record_failures(run_id, failures, at=now())
+    summary.duration_s = time.monotonic() - clock
+    code = summary.exit_code()
+    await store.finish_run(
+        run_id, summary, status="failed" if code else "ok", exit_code=code, finished_at=now()
+    )
+    log.info("reprocess.finished", run_id=run_id, exit_code=code, **summary.as_dict())
+    return code
