@@ -268,6 +268,12 @@ class SyncRun(SQLModel, table=True):
     retries: int = 0
     duration_s: float | None = None
     sessions_per_s: float | None = None
+    heartbeat_at: datetime | None = _ts()
+    """Written while the run lives (every progress interval, at most a minute apart); a
+    `running` row whose heartbeat is long gone belonged to a process that died: `abandoned`."""
+    syncer_version: str | None = None
+    gateway_url: str | None = None
+    """The gateway base URL the run used, without credentials."""
 
 
 class SchemaVersion(SQLModel, table=True):

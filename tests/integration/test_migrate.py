@@ -62,7 +62,10 @@ async def test_v1_database_is_upgraded_to_v2(pg_url: str) -> None:
                 )
             )
             await conn.execute(sa.text("ALTER TABLE raw_sessions ALTER COLUMN document SET COMPRESSION pglz"))
-            await conn.execute(sa.text("DELETE FROM syncer_schema WHERE version > 1"))
+            await conn.execute(
+                sa.text("DELETE FROM syncer_schema")
+            )  # a new database records only its version
+            await conn.execute(sa.text("INSERT INTO syncer_schema (version, applied_at) VALUES (1, now())"))
             await conn.execute(sa.text("INSERT INTO sessions (id, last_updated) VALUES ('s1', now())"))
             await conn.execute(
                 sa.text(
