@@ -476,6 +476,8 @@ def test_no_secret_is_committed() -> None:
         if path.is_file():
             text = path.read_text(encoding="utf-8")
             for what, pattern in patterns.items():
+                if what == "a random-looking string" and path.suffix == ".lock":
+                    continue  # sha256 hashes of the locked wheels
                 found = re.search(pattern, text)
                 assert found is None, f"{path.relative_to(ROOT)} contains {what}: {found and found[0]!r}"
 
@@ -586,11 +588,46 @@ def test_dockerfile_environment_and_install() -> None:
             env.update(word.split("=", 1) for word in shlex.split(instruction.value))
     assert env.get("PYTHONUNBUFFERED") == "1"
     assert env.get("PYTHONDONTWRITEBYTECODE") == "1"
-    installs = [i.value for i in instructions() if i.keyword == "RUN" and "pip install" in i.value]
+
+
+def pip_installs() -> list[list[str]]:
+    """Every `pip install ...` of a RUN instruction, as its words (a RUN may chain several)."""
+    found = []
+    for instruction in instructions():
+        if instruction.keyword == "RUN":
+            for command in re.split(r"&&|;", instruction.value):
+                words = shlex.split(re.sub(r"^\s*(\w+=\S+\s+)*", "", command))
+                if words[:2] == ["pip", "install"] or words[:4] == ["python", "-m", "pip", "install"]:
+                    found.append(words[words.index("install") + 1 :])
+    return found
+
+
+def test_dockerfile_installs_the_lock_with_hashes_then_the_project_without_deps() -> None:
+    installs = pip_installs()
     assert installs, "the project is installed with pip"
-    for install in installs:
-        assert "--no-cache-dir" in install
-        assert re.search(r"pip install (--[\w-]+ )*\.(\s|$)", install), "install the project itself: `.`"
+    requirement_files = []
+    for words in installs:
+        assert "--no-cache-dir" in words, words
+        assert "--no-deps" in words, f"pip install {' '.join(words)}: only what a lock pins, no resolver"
+        files = [words[i + 1] for i, word in enumerate(words) if word in ("-r", "--requirement")]
+        if files:
+            assert "--require-hashes" in words, f"pip install {' '.join(words)}: check every file's sha256"
+            requirement_files += files
+        else:
+            assert words[-1] == ".", f"pip install {' '.join(words)}: only the project itself, without a lock"
+    assert "deploy/requirements.lock" in requirement_files, "the runtime dependencies come from the lock"
+    assert sum(words[-1] == "." for words in installs) == 1, "the project itself is installed once"
+    assert re.search(r"\bpip check\b", " ".join(i.value for i in instructions() if i.keyword == "RUN")), (
+        "pip check proves the locked set satisfies pyproject.toml"
+    )
+
+
+def test_root_dockerignore_is_the_same_allow_list() -> None:
+    deploy_rules = DOCKERIGNORE.read_text(encoding="utf-8")
+    root_rules = (ROOT / ".dockerignore").read_text(encoding="utf-8")
+    assert root_rules == deploy_rules[deploy_rules.index("*\n") :], (
+        "copy deploy/Dockerfile.dockerignore from `*` on"
+    )
 
 
 def test_dockerfile_fetches_nothing_with_add() -> None:
@@ -608,8 +645,8 @@ def test_build_context_allow_list_covers_what_the_build_copies() -> None:
     assert patterns[0] == "*", "allow-list: ignore everything, then re-include"
     allowed = {pattern[1:].rstrip("/") for pattern in patterns if pattern.startswith("!")}
     readme = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["readme"]
-    assert {"pyproject.toml", readme, "syncer"} <= allowed
-    assert not allowed & {".venv", ".git", "tests", "deploy"}
+    assert {"pyproject.toml", readme, "syncer", "sql", "deploy/requirements.lock"} <= allowed
+    assert not allowed & {".venv", ".git", "tests", "deploy", "deploy/k8s"}
     for instruction in instructions():
         if instruction.keyword == "COPY" and "--from=" not in instruction.value:
             *sources, _destination = [w for w in instruction.value.split() if not w.startswith("--")]
