@@ -89,11 +89,7 @@ def test_the_locks_are_what_uv_resolves_from_pyproject() -> None:
         timeout=120,
         check=False,
     )
-    if (
-        result.returncode != 0
-        and not IN_CI
-        and "error" in result.stderr.lower()
-        and "connect" in result.stderr
-    ):
-        pytest.skip(f"no package index reachable: {result.stderr.strip()[-300:]}")
+    if result.returncode != 0 and not IN_CI and "out of date" not in result.stdout:
+        # uv itself failed (typically no package index offline): only CI must resolve.
+        pytest.skip(f"uv could not resolve (no package index?): {result.stderr.strip()[-300:]}")
     assert result.returncode == 0, (result.stdout + result.stderr).strip() or f"regenerate: {REGENERATE}"
