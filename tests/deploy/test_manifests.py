@@ -89,8 +89,8 @@ SECRETS_BY_COMMAND = {
 # Settings, options and commands other engineers are adding to the syncer in parallel, used by
 # these manifests before they exist on this branch. EMPTY THESE once they land in
 # syncer.settings.Settings / syncer.cli (test_coming_settings_have_not_landed_yet says when).
-COMING_SETTINGS = {"global_rate", "until_empty"}
-COMING_OPTIONS = {"run": {"--until-empty"}}
+COMING_SETTINGS: set[str] = set()
+COMING_OPTIONS: dict[str, set[str]] = {}
 COMING_COMMANDS = {"grant"}
 
 
