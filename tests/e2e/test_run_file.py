@@ -87,6 +87,7 @@ def test_two_thousand_ids_then_unchanged_then_ten_percent_updated(pg_url: str, t
         assert TOKEN not in result.stderr + result.stdout
 
 
+@pytest.mark.slow
 def test_sqlite_run_records_failures_and_not_found(sqlite_url: str, tmp_path: Path) -> None:
     ids = [f"ok-{i:03d}" for i in range(40)] + ["missing-1", "bad/id", "x" * 70]
     ids_file = write_ids(tmp_path / "ids.txt", ids)

@@ -60,6 +60,7 @@ async def test_the_right_token_syncs(sqlite_url: str) -> None:
     assert (code, requests) == (0, 10)
 
 
+@pytest.mark.slow
 def test_the_cli_says_why_in_one_line(sqlite_url: str, tmp_path: Path) -> None:
     ids = id_file(tmp_path / "ids.txt", IDS[:50])
     with running_sandbox_in_thread(SandboxConfig(token=TOKEN, auth_failure_status=403)) as url:

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from syncer.documents.flatten import flatten_body
@@ -44,6 +45,7 @@ def renamed(bundle: SessionBundle, n: int) -> SessionBundle:
     )
 
 
+@pytest.mark.slow
 def test_random_documents_flatten_into_rows_the_database_accepts(database_url: str) -> None:
     bundles: list[SessionBundle] = []
 

@@ -46,6 +46,7 @@ def gateway() -> object:
         yield url
 
 
+@pytest.mark.slow
 def test_token_never_leaves_the_process(gateway: str, sqlite_url: str, tmp_path: Path) -> None:
     ids = id_file(tmp_path / "ids.txt", IDS)
     failed_out = tmp_path / "failed.txt"

@@ -168,6 +168,9 @@ async def test_a_deadlock_or_serialization_failure_carries_its_sqlstate(store: S
 
 
 async def test_an_unchanged_rerun_touches_no_row(store: Store) -> None:
+    """Measured on this test's own database: every row's xmin (the transaction that wrote it) and
+    xmax (the one that locked or deleted it) stay as they were. (The cluster's WAL position is no
+    signal on a shared server: other databases write too; bench/ reports the WAL of a rerun.)"""
     batch = [bundle(f"s{i:03d}", 2, periods=5, evse_uids=("e1", "e2")) for i in range(300)]
     await store.write(batch, now=NOW)
     row_versions = " UNION ALL ".join(
@@ -175,16 +178,15 @@ async def test_an_unchanged_rerun_touches_no_row(store: Store) -> None:
     )
     async with store.engine.connect() as conn:
         before = sorted((await conn.execute(sa.text(row_versions))).all())
-        lsn = await conn.scalar(sa.text("SELECT pg_current_wal_lsn()"))
     outcomes = await store.write(batch, now=NOW + timedelta(days=1))
     assert set(outcomes.values()) == {Outcome.UNCHANGED}
     async with store.engine.connect() as conn:
         after = sorted((await conn.execute(sa.text(row_versions))).all())
-        wal = await conn.scalar(sa.text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), :lsn)"), {"lsn": lsn})
+    assert len(before) > 300
     assert after == before  # not rewritten, not even locked (a lock would set xmax)
-    assert wal is not None and wal < 16 * 1024  # a commit record or two, not 300 sessions' rows
 
 
+@pytest.mark.slow
 async def test_a_large_batch_in_one_transaction(store: Store) -> None:
     batch = [
         with_periods(
@@ -412,10 +414,10 @@ async def test_concurrent_writers_keep_the_newest_and_never_deadlock(pg_url: str
 @pytest.mark.parametrize(
     ("name", "table"),
     [
-        ("pg_merge_sessions", "sessions"),
-        ("pg_merge_locations", "locations"),
-        ("pg_merge_evses", "evses"),
-        ("pg_merge_connectors", "connectors"),
+        ("pg_merge/sessions", "sessions"),
+        ("pg_merge/locations", "locations"),
+        ("pg_merge/evses", "evses"),
+        ("pg_merge/connectors", "connectors"),
     ],
 )
 def test_the_merge_statements_name_every_column(name: str, table: str) -> None:

@@ -86,6 +86,7 @@ def test_queue_worker_as_pid_1_drains_on_sigterm(pg_url: str) -> None:
     assert counts["done"] + counts["pending"] == 400
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_limit_and_max_runtime_end_a_queue_run_early(pg_url: str) -> None:
     enqueue(pg_url, [f"lim-{i:04d}" for i in range(200)])
@@ -138,6 +139,7 @@ def test_failed_out_lists_failed_ids_and_replays_with_ids(sqlite_url: str, tmp_p
     assert scalar(sqlite_url, "SELECT count(*) FROM sync_failures WHERE id = 'unavailable-7'") == 2
 
 
+@pytest.mark.slow
 def test_queue_commands_from_the_cli(sqlite_url: str, tmp_path: Path) -> None:
     ids = tmp_path / "ids.txt"
     ids.write_text("a\nb\nbad/id\nc\n")

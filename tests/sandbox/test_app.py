@@ -38,7 +38,15 @@ def last_updated(body: bytes) -> datetime:
 
 
 async def get_all(client: httpx.AsyncClient, url: str, ids: list[str]) -> dict[str, httpx.Response]:
-    responses = await asyncio.gather(*(client.get(f"{url}/sessions/{id}") for id in ids))
+    """Every id, a few at a time (fewer than the client's pool, so no request waits on the pool's
+    own timeout on a loaded machine), each with a generous deadline."""
+    slots = asyncio.Semaphore(16)
+
+    async def one(id: str) -> httpx.Response:
+        async with slots:
+            return await client.get(f"{url}/sessions/{id}", timeout=60)
+
+    responses = await asyncio.gather(*(one(id) for id in ids))
     return dict(zip(ids, responses, strict=True))
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -125,6 +126,7 @@ def mutated_bodies(draw: st.DrawFn) -> bytes:
 requested_ids = st.sampled_from([SEED_ID, SEED_ID, SEED_ID, SEED_ID.upper(), "0" * 32])
 
 
+@pytest.mark.slow
 @FAST
 @given(raw=mutated_bodies(), requested_id=requested_ids)
 def test_mutated_samples_flatten_or_raise_document_error(raw: bytes, requested_id: str) -> None:
@@ -138,6 +140,7 @@ def test_mutated_samples_flatten_or_raise_document_error(raw: bytes, requested_i
     location=locations | json_values,
     with_id=st.sampled_from([True, True, True, False]),
 )
+@pytest.mark.slow
 def test_random_documents_flatten_or_raise_document_error(
     data: dict[str, Any], version: str, location: Any, with_id: bool
 ) -> None:
