@@ -2,7 +2,8 @@
 
     fetch-only ceiling     raw aiohttp at the same concurrency, no parsing, no database
     syncer first load      `python -m syncer run --ids …` into PostgreSQL (the real CLI)
-    syncer unchanged       the same again: nothing is newer
+    baseline first load    the same with another checkout's code (`--baseline DIR`), in turn with it
+    syncer unchanged       the same again: nothing is newer (and the baseline's)
     syncer, N processes    `run --ids … --processes N`: first load and unchanged rerun
     syncer, --queue        `enqueue`, then `run --queue --processes N`
     db-only ceiling        the syncer's COPY-merge of documents fetched and parsed beforehand
@@ -12,6 +13,8 @@
 
 Usage: python -m bench.run [--ids 20000] [--concurrency 64] [--memory-ids 10000,100000]
        [--skip-dlt] [--skip-memory] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
+       [--baseline DIR]   (DIR: a checkout of the code to compare with, e.g.
+                           `git worktree add /tmp/baseline <commit>`; it runs on this venv)
 
 Writes bench/results/latest.json and prints a table. See docs/benchmark.md.
 """
@@ -58,6 +61,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=2,
         help="also `run --processes N` (first load, unchanged rerun) and `run --queue --processes N`;"
         " 0 or 1 skips them",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="a checkout of other code (e.g. the previous main) to run side by side: first load and"
+        " unchanged rerun, each right after this code's",
     )
     parser.add_argument("--skip-dlt", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
@@ -127,11 +137,14 @@ class Bench:
         self.args, self.gateway, self.sandbox_pid, self.work = args, gateway, sandbox_pid, work
         self.databases: list[str] = []
 
-    def database(self, name: str) -> str:
+    def database(self, name: str, **env: str) -> str:
         self.databases.append(name)
         url = recreate_database(self.args.pg_url, name)
         subprocess.run(
-            [PY, "-m", "syncer", "migrate", "--database-url", url], check=True, capture_output=True
+            [PY, "-m", "syncer", "migrate", "--database-url", url],
+            check=True,
+            capture_output=True,
+            env={**os.environ, **env},
         )
         return url
 
@@ -152,7 +165,15 @@ class Bench:
         return m
 
     def syncer(
-        self, name: str, source: list[str], n: int, url: str, database: str, *, processes: int = 1
+        self,
+        name: str,
+        source: list[str],
+        n: int,
+        url: str,
+        database: str,
+        *,
+        processes: int = 1,
+        **env: str,
     ) -> Measurement:
         """The real CLI: `python -m syncer run …` (with `--processes N` when N > 1)."""
         argv = [PY, "-m", "syncer", "run", *source, "--gateway-url", self.gateway]
@@ -162,7 +183,7 @@ class Bench:
             argv += ["--processes", str(processes)]
         if self.args.batch_size:
             argv += ["--batch-size", str(self.args.batch_size)]
-        m = self.step(name, n, argv, database, SYNCER_TOKEN=TOKEN)
+        m = self.step(name, n, argv, database, SYNCER_TOKEN=TOKEN, **env)
         if m.result.get("failed") or m.result.get("requested") != n:
             raise RuntimeError(f"{name}: {m.result}")
         return m
@@ -177,6 +198,22 @@ class Bench:
         return self.syncer(
             f"syncer first, --queue, {workers} procs", ["--queue"], n, url, "bench_queue", processes=workers
         )
+
+
+def first_and_unchanged(bench: Bench, source: list[str], n: int, url: str) -> dict[str, Any]:
+    """First load and unchanged rerun; with `--baseline`, the other code's each right after this
+    code's (it runs from its own source tree: PYTHONPATH is searched before the editable install)."""
+    baseline = bench.args.baseline
+    base_env = {"PYTHONPATH": str(baseline.resolve())} if baseline else {}
+    base_url = bench.database("bench_baseline", **base_env) if baseline else ""
+    steps: dict[str, Any] = {}
+    for kind, label in (("first", "first load"), ("unchanged", "unchanged rerun")):
+        steps[f"syncer_{kind}"] = bench.syncer(f"syncer {label}", source, n, url, "bench_syncer").as_dict()
+        if baseline:
+            steps[f"baseline_{kind}"] = bench.syncer(
+                f"baseline {label}", source, n, base_url, "bench_baseline", **base_env
+            ).as_dict()
+    return steps
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -219,12 +256,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             url = bench.database("bench_syncer")
             source = ["--ids", str(ids_file)]
-            steps["syncer_first"] = bench.syncer(
-                "syncer first load", source, n, url, "bench_syncer"
-            ).as_dict()
-            steps["syncer_unchanged"] = bench.syncer(
-                "syncer unchanged rerun", source, n, url, "bench_syncer"
-            ).as_dict()
+            steps.update(first_and_unchanged(bench, source, n, url))
 
             if args.processes > 1:
                 p = args.processes
@@ -327,6 +359,8 @@ def ratios(results: dict[str, Any]) -> dict[str, float | None]:
         "processes_unchanged_vs_first": ratio(rate("processes_unchanged"), processes),
         "changed_vs_first": ratio(changed, first),
         "unchanged_vs_dlt": ratio(unchanged, rate("dlt")),
+        "first_vs_baseline": ratio(first, rate("baseline_first")),
+        "unchanged_vs_baseline": ratio(unchanged, rate("baseline_unchanged")),
     }
     memory = results.get("memory") or {}
     if len(memory) >= 2:

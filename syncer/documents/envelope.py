@@ -15,12 +15,13 @@ from __future__ import annotations
 from typing import Final
 
 from syncer.errors import CredentialsRejected, DocumentError, PermanentError, TransientError
+from syncer.outcomes import FailureKind
 
 SUCCESS: Final = 1000
 UNAUTHORIZED: Final = 2002
 NOT_FOUND: Final = 2003
 RATE_LIMITED: Final = 2004
-RATE_LIMITED_KIND: Final = "rate_limited_2004"
+RATE_LIMITED_KIND: Final = FailureKind.RATE_LIMITED_2004
 
 MAX_MESSAGE_CHARS: Final = 200
 
@@ -45,5 +46,5 @@ def check_status(code: object, message: object) -> None:
     if is_int and code == UNAUTHORIZED:
         raise CredentialsRejected(detail)
     if is_int and code == NOT_FOUND:
-        raise PermanentError(detail, kind="not_found")
+        raise PermanentError(detail, kind=FailureKind.NOT_FOUND)
     raise DocumentError(detail, kind="gateway_status")

@@ -37,12 +37,12 @@ from typing import Any, Protocol
 
 from syncer.errors import ConfigError
 from syncer.observe.logs import get_logger
-from syncer.outcomes import EXIT_INTERRUPTED, RunSummary
+from syncer.outcomes import EXIT_INTERRUPTED, ExitCode, RunStatus, RunSummary
 from syncer.settings import Settings
 
 log = get_logger("syncer.pipeline.processes")
 
-_SEVERITY = (3, 2, 1)
+_SEVERITY = (ExitCode.CREDENTIALS, ExitCode.USAGE, ExitCode.FAILED)
 """Exit codes from the most serious down, after an interruption (see the module docstring)."""
 
 
@@ -218,7 +218,7 @@ def run_processes(settings: Settings, ids: str | None, entry: Entry | None = Non
     for k, (child_code, summary) in enumerate(zip(codes, summaries, strict=True)):
         if not summary:
             log.error("run.process_lost", process=k, exit_code=child_code)
-    status = "interrupted" if interrupted else ("failed" if code else "ok")
+    status = RunStatus.INTERRUPTED if interrupted else (RunStatus.FAILED if code else RunStatus.OK)
     run_ids = [s["run_id"] for s in summaries if s.get("run_id")]
     log.info("run.finished", processes=n, run_ids=run_ids, status=status, exit_code=code, **total.as_dict())
     return code

@@ -14,7 +14,7 @@ from syncer.documents.flatten import flatten
 from syncer.documents.parse import parse_raw
 from syncer.errors import DocumentError
 from syncer.observe.logs import get_logger
-from syncer.outcomes import Failure, Outcome, RunSummary
+from syncer.outcomes import Failure, Outcome, RunSource, RunStatus, RunSummary
 from syncer.warehouse.store import Store
 
 log = get_logger("syncer.pipeline.reprocess")
@@ -23,7 +23,7 @@ log = get_logger("syncer.pipeline.reprocess")
 async def reprocess(store: Store, *, page_size: int = 500) -> int:
     run_id, clock = uuid.uuid4().hex, time.monotonic()
     summary = RunSummary()
-    await store.start_run(run_id, "raw", now())
+    await store.start_run(run_id, RunSource.RAW, now())
     async for page in store.raw_documents(page_size=page_size):
         bundles, failures = [], []
         for id, document in page:
@@ -40,7 +40,7 @@ async def reprocess(store: Store, *, page_size: int = 500) -> int:
     summary.duration_s = time.monotonic() - clock
     code = summary.exit_code()
     await store.finish_run(
-        run_id, summary, status="failed" if code else "ok", exit_code=code, finished_at=now()
+        run_id, summary, status=RunStatus.FAILED if code else RunStatus.OK, exit_code=code, finished_at=now()
     )
     log.info("reprocess.finished", run_id=run_id, exit_code=code, **summary.as_dict())
     return code

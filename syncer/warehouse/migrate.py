@@ -84,7 +84,7 @@ async def migrate(store: Store) -> tuple[int, int]:
     dialect = store.dialect
     async with store.engine.begin() as conn:
         if dialect == "postgresql":
-            await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+            await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
         table = SCHEMA_VERSIONS
         await conn.run_sync(lambda c: table.create(c, checkfirst=True))
         current = await conn.scalar(sa.select(sa.func.max(table.c.version))) or 0

@@ -85,7 +85,7 @@ async def merge(
     if not apg.is_in_transaction():
         # SQLAlchemy's asyncpg adapter sends BEGIN with its first statement: make it so now,
         # or the statements below would each commit on their own.
-        await conn.execute(sa.text("SELECT 1"))
+        await conn.execute(sa.select(1))
     statement = "stage"
     try:
         await apg.execute(_sql("pg_merge/stage"))

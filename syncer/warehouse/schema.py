@@ -19,6 +19,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from syncer.outcomes import QueueStatus
+
 
 class UtcDateTime(sa.types.TypeDecorator[datetime]):
     impl = sa.DateTime(timezone=True)
@@ -225,7 +227,7 @@ class SyncQueue(SQLModel, table=True):
         sa.Index("sync_queue_lease", "lease_token"),
     )
     id: str = Field(primary_key=True)
-    status: str = Field(default="pending")
+    status: str = Field(default=QueueStatus.PENDING)
     attempts: int = Field(default=0)
     available_at: datetime | None = _ts()
     leased_until: datetime | None = _ts()
