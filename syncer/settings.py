@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     """The PostgreSQL schema that holds every table (default: the connection's search_path)."""
     db_retry_seconds: float = Field(default=60.0, ge=0, le=3600)
     """How long a lost database connection is retried before the run stops (exit 2)."""
+    queue_backoff_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """`run --queue`: an id deferred after a transient failure waits this long, doubling with
+    each attempt (with jitter, capped at an hour), before it is claimed again."""
 
     @field_validator("shard")
     @classmethod

@@ -122,3 +122,10 @@ DbRetrySeconds = Annotated[
         " [env SYNCER_DB_RETRY_SECONDS]"
     ),
 ]
+QueueBackoffSeconds = Annotated[
+    float | None,
+    typer.Option(
+        help="With --queue: first wait of an id deferred by a transient error, doubling per attempt"
+        " (default 30) [env SYNCER_QUEUE_BACKOFF_SECONDS]"
+    ),
+]

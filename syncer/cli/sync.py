@@ -29,6 +29,7 @@ from syncer.cli.options import (
     Progress,
     ProgressInterval,
     PushgatewayUrl,
+    QueueBackoffSeconds,
     Rate,
     Shard,
     ShutdownGrace,
@@ -86,6 +87,7 @@ def run(
     until_empty: UntilEmpty = None,
     db_schema: DbSchema = None,
     db_retry_seconds: DbRetrySeconds = None,
+    queue_backoff_seconds: QueueBackoffSeconds = None,
 ) -> None:
     """Sync the sessions named in a file (--ids) or queued in sync_queue (--queue)."""
     options = {name: value for name, value in locals().items() if name not in ("ids", "queue")}
@@ -95,6 +97,8 @@ def run(
     settings.require_gateway()
     if ids not in (None, "-") and not Path(str(ids)).is_file():  # before the database or the gateway
         raise ConfigError(f"--ids: no such file: {ids}")
+    if settings.until_empty and ids is not None:
+        raise ConfigError("--until-empty: only with --queue (a file run ends with its file)")
     if settings.shard and ids is None:
         raise ConfigError("--shard: only with --ids FILE (queue workers share the queue without it)")
     if settings.processes > 1:

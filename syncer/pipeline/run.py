@@ -234,7 +234,7 @@ class Run:
             status, code = RunStatus.CREDENTIALS_REJECTED, ExitCode.CREDENTIALS
         with anyio.CancelScope(shield=True):
             await self.flush_failures()  # before the exit code: queue failures count when settled
-            await self.source.release()
+            left = await self.source.release()
         self.summary.duration_s = time.monotonic() - clock
         if code == ExitCode.OK:
             code = self.summary.exit_code()
@@ -249,6 +249,8 @@ class Run:
         if self.settings.shard:
             finished["shard"] = self.settings.shard
         finished.update(self.summary.as_dict())
+        if left is not None:
+            finished["pending_left"] = left  # queue: ids still pending or leased (not failures)
         log.info("run.finished", **finished)
         if self.settings.summary_out:
             self.settings.summary_out.write_text(json.dumps(finished) + "\n", encoding="utf-8")

@@ -67,15 +67,17 @@ async def run_ids(settings: Settings, ids: AsyncIterator[SourceId], **client_ove
 
 
 async def run_queue(settings: Settings, **client_overrides: Any) -> int:
-    """`syncer run --queue`: drain `sync_queue` (burst mode); returns the exit code."""
+    """`syncer run --queue`: drain `sync_queue` (burst mode, or until empty with `--until-empty`);
+    returns the exit code."""
 
     def source(store: Store) -> Source:
         return QueueSource(
-            Queue(store),
+            Queue(store, backoff_base_s=settings.queue_backoff_seconds),
             lease=timedelta(seconds=settings.lease_seconds),
             max_attempts=settings.max_attempts,
             claim_size=max(settings.concurrency, min(settings.batch_size, 4 * settings.concurrency)),
             limit=settings.limit,
+            until_empty=settings.until_empty,
         )
 
     return await run_source(settings, source, **client_overrides)

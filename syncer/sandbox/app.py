@@ -1,15 +1,16 @@
 """The sandbox gateway as an ASGI app: ``GET {prefix}/sessions/{id}`` plus a small control plane.
 
-Order of checks for a session request, as a gateway in front of an API would do them:
-credentials (401 or 403), id syntax (400), rate limit (429 + Retry-After), latency, injected
-failure (503), then by id: ``unavailable-*`` 503, ``missing-*`` 404, ``fault-<kind>-*`` the fault
-(see `faults.py`), ``limited-*`` / ``busy-*`` a 429 / envelope 2004 on their first request, and
-finally the document (malformed for a share of ids). Bodies are cached per (id, generation),
-so a repeated request costs no generation work.
+Order of checks for a session request, as a gateway in front of an API would do them: an
+outage (503 to everything), credentials (401 or 403), id syntax (400), rate limit (429 +
+Retry-After), latency, injected failure (503), then by id: ``unavailable-*`` 503, ``missing-*``
+404, ``fault-<kind>-*`` the fault (see `faults.py`), ``limited-*`` / ``busy-*`` a 429 / envelope
+2004 on their first request, and finally the document (malformed for a share of ids). Bodies
+are cached per (id, generation), so a repeated request costs no generation work.
 
 Control plane: ``GET /_sandbox/stats`` (counters), ``GET /_sandbox/requests`` (every request
 outside the control plane, as sent: monotonic time, raw path, query, status),
-``POST /_sandbox/bump?share=0.1``, ``GET /healthz``.
+``POST /_sandbox/bump?share=0.1``, ``POST /_sandbox/outage?seconds=N`` (every session request
+answers 503 for the next N seconds; 0 ends an outage), ``GET /healthz``.
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ class SandboxState:
     )
     answered_once: set[str] = field(default_factory=set)
     """``limited-*`` and ``busy-*`` ids that already had their one refusal."""
+    outage_until: float = 0.0
+    """`time.monotonic()` until which every session request answers 503."""
     failures: random.Random = field(init=False)
     jitter: random.Random = field(init=False)
 
@@ -242,6 +245,35 @@ def _refused_once(state: SandboxState, id: str) -> Response | None:
     return Response(error_body(2004, "Rate limited"), media_type=_JSON)
 
 
+def _down_or_unauthorized(state: SandboxState, request: Request, expected: bytes | None) -> Response | None:
+    """During an outage, 503 to everything; else without the right token, 401 or 403."""
+    if time.monotonic() < state.outage_until:
+        state.counters.failures_503 += 1
+        return _error(503, 3000, "Service temporarily unavailable (outage)")
+    if expected is None:
+        return None
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(f"Bearer {credential}".encode(), expected):
+        state.counters.unauthorized += 1
+        challenge = {"WWW-Authenticate": "Bearer"}
+        return _error(state.config.auth_failure_status, 2002, "Unauthorized", challenge)
+    return None
+
+
+async def _outage(request: Request) -> Response:
+    """``POST /_sandbox/outage?seconds=N``: every session request answers 503 for N seconds."""
+    raw = request.query_params.get("seconds", "")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds <= 86_400:
+        return _error(400, 2001, f"seconds must be a number between 0 and 86400, got {raw!r}")
+    state: SandboxState = request.app.state.sandbox
+    state.outage_until = time.monotonic() + seconds if seconds else 0.0
+    return Response(json.dumps({"outage_s": seconds}), media_type=_JSON)
+
+
 def build_app(config: SandboxConfig) -> Starlette:
     """A fresh sandbox app; its state (``app.state.sandbox``) is a :class:`SandboxState`."""
     state = SandboxState(config)
@@ -250,15 +282,9 @@ def build_app(config: SandboxConfig) -> Starlette:
     async def get_session(request: Request) -> Response:
         counters = state.counters
         counters.requests += 1
-        if expected is not None:
-            given = request.headers.get("authorization", "")
-            scheme, _, credential = given.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                f"Bearer {credential}".encode(), expected
-            ):
-                counters.unauthorized += 1
-                challenge = {"WWW-Authenticate": "Bearer"}
-                return _error(config.auth_failure_status, 2002, "Unauthorized", challenge)
+        refused = _down_or_unauthorized(state, request, expected)
+        if refused is not None:
+            return refused
         id = request.path_params["id"]
         if not ID_PATTERN.fullmatch(id):
             counters.bad_request += 1
@@ -309,6 +335,7 @@ def build_app(config: SandboxConfig) -> Starlette:
         routes=[
             Route(f"{config.prefix}/sessions/{{id:path}}", get_session, methods=["GET"]),
             Route("/_sandbox/bump", bump, methods=["POST"]),
+            Route("/_sandbox/outage", _outage, methods=["POST"]),
             Route("/_sandbox/stats", stats, methods=["GET"]),
             Route("/_sandbox/requests", requests, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),

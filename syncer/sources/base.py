@@ -52,6 +52,7 @@ class Source(Protocol):
         """Work for the life of the run (cancelled at its end), e.g. lease heartbeats."""
         ...
 
-    async def release(self) -> None:
-        """Give back what the run still holds (at the end, also after an error)."""
+    async def release(self) -> int | None:
+        """Give back what the run still holds (at the end, also after an error); returns how many
+        ids the source still has for later runs (the queue's pending and leased), or None."""
         ...

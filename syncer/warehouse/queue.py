@@ -32,10 +32,11 @@ BACKOFF_BASE_S = 30.0
 BACKOFF_CAP_S = 3600.0
 
 
-def backoff(attempts: int, rand: float | None = None) -> timedelta:
-    """When a transiently failed id becomes claimable again: exponential in its attempts,
-    capped at an hour, with jitter in [50%, 100%] so a burst of failures spreads out."""
-    base = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2.0 ** max(0, min(attempts - 1, 20)))
+def backoff(attempts: int, rand: float | None = None, base_s: float = BACKOFF_BASE_S) -> timedelta:
+    """When a transiently failed id becomes claimable again: exponential in its attempts from
+    `base_s` (`--queue-backoff-seconds`), capped at an hour, with jitter in [50%, 100%] so a burst of
+    failures spreads out."""
+    base = min(BACKOFF_CAP_S, base_s * 2.0 ** max(0, min(attempts - 1, 20)))
     jitter = 0.5 + 0.5 * (random.random() if rand is None else rand)
     return timedelta(seconds=base * jitter)
 
@@ -44,6 +45,20 @@ def backoff(attempts: int, rand: float | None = None) -> timedelta:
 class Claimed:
     id: str
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """The ids not finished yet: pending (due or deferred) and leased (by any worker)."""
+
+    pending: int
+    leased: int
+    next_at: datetime | None
+    """When the first pending id is (or was) due; None when none is pending."""
+
+    @property
+    def left(self) -> int:
+        return self.pending + self.leased
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +76,10 @@ class EnqueueCounts:
 
 
 class Queue:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, backoff_base_s: float = BACKOFF_BASE_S) -> None:
         self.store = store
         self.dialect = store.dialect
+        self.backoff_base_s = backoff_base_s
 
     def _insert(self) -> postgresql.Insert | sqlite.Insert:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(Q)
@@ -190,7 +206,8 @@ class Queue:
                 if failure.kind == FailureKind.NOT_FOUND:
                     values["status"] = QueueStatus.DONE
                 elif failure.retryable and attempts < max_attempts:
-                    values.update(status=QueueStatus.PENDING, available_at=now + backoff(attempts))
+                    later = now + backoff(attempts, base_s=self.backoff_base_s)
+                    values.update(status=QueueStatus.PENDING, available_at=later)
                     deferred.append(failure.id)
                 else:
                     values["status"] = QueueStatus.FAILED
@@ -219,6 +236,19 @@ class Queue:
 
     def fence(self, token: str) -> LeaseFence:
         return LeaseFence(self, token)
+
+    async def backlog(self) -> Backlog:
+        """How many ids are pending or leased, and when the first pending one comes due (what a
+        drain waits for; the (status, available_at) index answers it)."""
+        stmt = (
+            sa.select(Q.c.status, sa.func.count(), sa.func.min(Q.c.available_at))
+            .where(Q.c.status.in_([QueueStatus.PENDING, QueueStatus.LEASED]))
+            .group_by(Q.c.status)
+        )
+        async with self.store.engine.connect() as conn:
+            found = {row[0]: (int(row[1]), row[2]) for row in await conn.execute(stmt)}
+        pending, next_at = found.get(QueueStatus.PENDING, (0, None))
+        return Backlog(pending, found.get(QueueStatus.LEASED, (0, None))[0], next_at)
 
     # -- operators --------------------------------------------------------------------------
 
