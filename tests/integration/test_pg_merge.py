@@ -412,10 +412,10 @@ async def test_concurrent_writers_keep_the_newest_and_never_deadlock(pg_url: str
 @pytest.mark.parametrize(
     ("name", "table"),
     [
-        ("pg_merge_sessions", "sessions"),
-        ("pg_merge_locations", "locations"),
-        ("pg_merge_evses", "evses"),
-        ("pg_merge_connectors", "connectors"),
+        ("pg_merge/sessions", "sessions"),
+        ("pg_merge/locations", "locations"),
+        ("pg_merge/evses", "evses"),
+        ("pg_merge/connectors", "connectors"),
     ],
 )
 def test_the_merge_statements_name_every_column(name: str, table: str) -> None:
