@@ -88,6 +88,11 @@ async def migrate(store: Store) -> tuple[int, int]:
     async with store.engine.begin() as conn:
         if dialect == "postgresql":
             await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+            if store.schema is not None:  # --db-schema: bound, the script quotes it (%I)
+                await conn.execute(
+                    sa.text("SELECT set_config('syncer.db_schema', :s, true)"), {"s": store.schema}
+                )
+                await run_script(conn, "create_schema.postgresql")
         table = SCHEMA_VERSIONS
         await conn.run_sync(lambda c: table.create(c, checkfirst=True))
         current = await conn.scalar(sa.select(sa.func.max(table.c.version))) or 0

@@ -44,16 +44,18 @@ def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine, url: str) -> None:
+    def __init__(self, engine: AsyncEngine, url: str, schema: str | None = None) -> None:
         self.engine = engine
         self.url = url
+        self.schema = schema
+        """The PostgreSQL schema of every table (`--db-schema`), None for the default."""
         self.dialect = engine.dialect.name
         self.places_seen = PlacesSeen()
         """Places this store has committed (the fast path skips copies that would change nothing)."""
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        return cls(create_engine(url), url)
+    def open(cls, url: str, schema: str | None = None) -> Store:
+        return cls(create_engine(url, schema=schema), url, schema)
 
     async def close(self) -> None:
         await self.engine.dispose()
