@@ -13,6 +13,8 @@ value as sent (`locations.time_zone`) and this normalised name beside it (`time_
    without regard to case, as PostgreSQL matches them).
 4. Anything else (unknown abbreviations, ambiguous ones such as `CST`, offsets like `+05:30`): None.
 
+The tz database is the system's, else the pinned `tzdata` package's (zoneinfo's own fallback).
+
 `local_time` converts a UTC instant to the wall-clock time of such a zone (naive: it is a
 local reading, not an instant).
 """
@@ -70,7 +72,7 @@ def iana_time_zone(sent: str | None) -> str | None:
         return None
     mapped = ABBREVIATIONS.get(text.upper())
     if mapped is not None:
-        return mapped
+        return _known().get(mapped.lower())  # None only without a tz database at all
     if "/" not in text and text.upper() == text:
         return None  # an abbreviation not in the table (the tz database's legacy ones included)
     return _known().get(text.lower())

@@ -4,6 +4,7 @@ syncer.warehouse.dictionary_render), and it describes exactly the columns of the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,14 @@ def test_the_dbt_sources_check_freshness_on_synced_at() -> None:
     block = text.split("      - name: sessions\n", 1)[1].split("      - name:", 1)[0]
     assert "loaded_at_field: synced_at" in block and "warn_after" in block
     assert "- name: sync_queue" not in text and "- name: raw_sessions" not in text  # not for analysts
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_the_views_round_by_the_documented_minor_units(dialect: str) -> None:
+    from syncer.warehouse.dictionary_render import MINOR_UNITS
+
+    sql = (ROOT / "sql" / "views" / f"session_facts.{dialect}.sql").read_text(encoding="utf-8")
+    in_sql = {code: int(digits) for code, digits in re.findall(r"WHEN '([A-Z]{3})' THEN (\d)", sql)}
+    documented = {code: digits for digits, codes in MINOR_UNITS.items() for code in codes.split()}
+    assert in_sql == documented
+    assert "ELSE 2" in sql
