@@ -9,5 +9,4 @@ BEGIN
     END IF;
 END $$;
 
-COMMENT ON COLUMN charging_periods.session_id IS
-    'sessions.id; written in the same transaction as its session (not a declared foreign key: checking one costs a lookup per period row)';
+-- Comments on every table, view and column: sql/comments.postgresql.sql (from the data dictionary).

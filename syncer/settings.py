@@ -6,6 +6,7 @@ given) and raises `ConfigError` with one line naming the option and what to fix.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -92,6 +93,15 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite:", "postgresql:", "postgres:", "postgresql+asyncpg:")):
             raise ValueError("must be sqlite:///PATH or postgresql://USER@HOST/DB")
+        return value
+
+    @field_validator("db_schema")
+    @classmethod
+    def _db_schema(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
+            raise ValueError("must be a lower-case SQL name (letters, digits, _), e.g. analytics")
         return value
 
     @property

@@ -1,5 +1,6 @@
 -- Write the staged sessions that are new or strictly newer than the stored row ($2 = force:
--- or equal, for `syncer reprocess`), and report on every staged id.
+-- or equal, for `syncer reprocess`), and report on every staged id. $1 = synced_at,
+-- $3 = the run id every written row records as last_run_id.
 --   staged:  each staged row with the version stored before this statement (NULL = new).
 --   written: the upsert. Its SELECT leaves out rows that are not newer, so an unchanged rerun
 --            touches (locks, rewrites, WAL-logs) no row at all; the ON CONFLICT guard repeats
@@ -16,12 +17,14 @@ written AS (
     INSERT INTO sessions AS t (
         id, cpo_session_id, country_code, party_id, location_id, evse_uid, connector_id, cpo_id,
         auth_id, auth_method, currency, status, start_datetime, end_datetime, created_date,
-        last_modified_date, kwh, total_cost, total_cost_incl_vat, last_updated, synced_at
+        last_modified_date, kwh, total_cost, total_cost_incl_vat, last_updated, synced_at,
+        connector_uid, vendor_connector_ref, local_start_datetime, local_end_datetime, last_run_id
     )
     SELECT
         id, cpo_session_id, country_code, party_id, location_id, evse_uid, connector_id, cpo_id,
         auth_id, auth_method, currency, status, start_datetime, end_datetime, created_date,
-        last_modified_date, kwh, total_cost, total_cost_incl_vat, last_updated, $1::timestamptz
+        last_modified_date, kwh, total_cost, total_cost_incl_vat, last_updated, $1::timestamptz,
+        connector_uid, vendor_connector_ref, local_start_datetime, local_end_datetime, $3::text
     FROM staged
     WHERE stored_version IS NULL
         OR last_updated > stored_version
@@ -47,7 +50,12 @@ written AS (
         total_cost = excluded.total_cost,
         total_cost_incl_vat = excluded.total_cost_incl_vat,
         last_updated = excluded.last_updated,
-        synced_at = excluded.synced_at
+        synced_at = excluded.synced_at,
+        connector_uid = excluded.connector_uid,
+        vendor_connector_ref = excluded.vendor_connector_ref,
+        local_start_datetime = excluded.local_start_datetime,
+        local_end_datetime = excluded.local_end_datetime,
+        last_run_id = excluded.last_run_id
     WHERE excluded.last_updated > t.last_updated
         OR ($2::boolean AND excluded.last_updated = t.last_updated)
     RETURNING t.id

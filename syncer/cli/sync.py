@@ -41,16 +41,18 @@ from syncer.errors import ConfigError
 
 
 @app.command()
-def migrate(database_url: DatabaseUrl = None, log_format: LogFormat = None) -> None:
+def migrate(
+    database_url: DatabaseUrl = None, log_format: LogFormat = None, db_schema: DbSchema = None
+) -> None:
     """Create or upgrade the schema (idempotent; safe when two run at once)."""
-    settings = settings_from(database_url=database_url, log_format=log_format)
+    settings = settings_from(database_url=database_url, log_format=log_format, db_schema=db_schema)
 
     async def main() -> int:
         from syncer.observe.logs import get_logger
         from syncer.warehouse.migrate import migrate as do_migrate
         from syncer.warehouse.store import Store
 
-        async with Store.open(settings.database_url) as store:
+        async with Store.open(settings.database_url, settings.db_schema) as store:
             before, after = await do_migrate(store)
         get_logger().info("migrate.done", version_before=before, version=after)
         return 0

@@ -14,8 +14,9 @@ from typing import Any
 from syncer.documents import coerce, fields
 from syncer.documents.exact_json import canonical_json
 from syncer.documents.rows import ConnectorRow, EvseRow, LocationRow
+from syncer.documents.time_zones import iana_time_zone
 
-__all__ = ["EvseDocument", "LocationDocument", "LocationMemo", "read_location"]
+__all__ = ["EvseDocument", "LocationDocument", "LocationMemo", "connector_used", "read_location"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ def read_location(loc: dict[str, Any], session_location_id: str | None) -> Locat
     if location_id is None:
         return None
     version = fields.time(loc, at, "last_modified_date", "last_updated", "created_date")
+    time_zone = fields.text(loc, at, "time_zone")
     coordinates = fields.sub(loc, at, "coordinates")
     operator = fields.sub(loc, at, "operator")
     opening = fields.sub(loc, at, "opening_times")
@@ -56,7 +58,7 @@ def read_location(loc: dict[str, Any], session_location_id: str | None) -> Locat
         operator_website=fields.text(operator, at + "operator.", "website"),
         cpo_id=fields.text(loc, at, "cpo_id"),
         cpo_resource_id=fields.text(loc, at, "cpo_resource_id"),
-        time_zone=fields.text(loc, at, "time_zone"),
+        time_zone=time_zone,
         latitude=fields.number(coordinates, at + "coordinates.", "latitude"),
         longitude=fields.number(coordinates, at + "coordinates.", "longitude"),
         rating=fields.number(loc, at, "rating"),
@@ -65,6 +67,7 @@ def read_location(loc: dict[str, Any], session_location_id: str | None) -> Locat
         publish=fields.flag(loc, at, "publish"),
         created_date=fields.time(loc, at, "created_date"),
         last_modified_date=version,
+        time_zone_iana=iana_time_zone(time_zone),
     )
     evses = []
     for i, raw in enumerate(coerce.items(loc.get("evses"), at + "evses")):
@@ -73,6 +76,28 @@ def read_location(loc: dict[str, Any], session_location_id: str | None) -> Locat
         if read is not None:
             evses.append(read)
     return LocationDocument(row, tuple(evses))
+
+
+def connector_used(
+    location: LocationDocument | None, evse_uid: str | None, vendor_ref: str | None
+) -> str | None:
+    """The id of the connector a session used, when its embedded location says so unambiguously.
+
+    OCPI 2.1.1: the location embedded in a session holds "only the relevant EVSE and connector".
+    The EVSE is the one whose uid is the session's `evse_uid` (no `evse_uid`, or no such EVSE:
+    None, as `connectors` is keyed by the EVSE too). Its connector is the one whose id is the
+    session's connector reference (OCPI 2.2's `connector_id`), else its only connector; several
+    and none matching, or none: None. Never a guess: a wrong join is worse than no join.
+    Duplicated uids and ids resolve as `flatten` does (the last one wins)."""
+    if location is None or evse_uid is None:
+        return None
+    evse = {e.row.uid: e for e in location.evses}.get(evse_uid)
+    if evse is None:
+        return None
+    ids = {c.id for c in evse.connectors}
+    if vendor_ref is not None and vendor_ref in ids:
+        return vendor_ref
+    return next(iter(ids)) if len(ids) == 1 else None
 
 
 def _evse(

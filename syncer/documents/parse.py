@@ -31,9 +31,10 @@ from typing import Any
 from syncer.documents import coerce, fields
 from syncer.documents.envelope import check_status
 from syncer.documents.exact_json import dumps_exact, dumps_parsed, loads_exact
-from syncer.documents.locations import LocationDocument, LocationMemo
+from syncer.documents.locations import LocationDocument, LocationMemo, connector_used
 from syncer.documents.periods import read_periods
 from syncer.documents.rows import PeriodRow, SessionRow
+from syncer.documents.time_zones import local_time
 from syncer.errors import DocumentError
 
 __all__ = [
@@ -128,6 +129,11 @@ def _session(data: dict[str, Any], requested_id: str) -> SessionDocument:
         auth_id = fields.text(fields.sub(data, "", "cdr_token"), "cdr_token.", "uid")
     location_id = fields.key(data, "", "location_id")
     location = _location(data, location_id)
+    evse_uid = fields.key(data, "", "evseId", "evse_uid")
+    connector_ref = fields.key(data, "", "connectorId", "connector_id")
+    zone = location.row.time_zone_iana if location is not None else None
+    start = fields.time(data, "", "start_datetime", "start_date_time")
+    end = fields.time(data, "", "end_datetime", "end_date_time")
     session = SessionRow(
         id=session_id,
         last_updated=version,
@@ -135,20 +141,24 @@ def _session(data: dict[str, Any], requested_id: str) -> SessionDocument:
         country_code=fields.text(data, "", "country_code"),
         party_id=fields.text(data, "", "party_id"),
         location_id=location.row.location_id if location_id is None and location else location_id,
-        evse_uid=fields.key(data, "", "evseId", "evse_uid"),
-        connector_id=fields.key(data, "", "connectorId", "connector_id"),
+        evse_uid=evse_uid,
+        connector_id=connector_ref,
         cpo_id=fields.text(data, "", "cpoId", "cpo_id"),
         auth_id=auth_id,
         auth_method=fields.text(data, "", "auth_method"),
         currency=fields.text(data, "", "currency"),
         status=fields.text(data, "", "status"),
-        start_datetime=fields.time(data, "", "start_datetime", "start_date_time"),
-        end_datetime=fields.time(data, "", "end_datetime", "end_date_time"),
+        start_datetime=start,
+        end_datetime=end,
         created_date=fields.time(data, "", "created_date"),
         last_modified_date=fields.time(data, "", "last_modified_date"),
         kwh=fields.number(data, "", "kwh"),
         total_cost=total_cost,
         total_cost_incl_vat=total_cost_incl_vat,
+        connector_uid=connector_used(location, evse_uid, connector_ref),
+        vendor_connector_ref=connector_ref,
+        local_start_datetime=local_time(start, zone),
+        local_end_datetime=local_time(end, zone),
     )
     return SessionDocument(session, read_periods(data, session_id), location, data)
 

@@ -4,7 +4,7 @@ Field names are the table's column names, in the order of `columns()` (see `sche
 keeps the two in step). The table rows are named tuples: a document makes about fifty of them,
 and a named tuple is built three times faster than a frozen dataclass and is already the
 plain record any writer takes.
-Columns the store fills itself (`synced_at`, `fetched_at`) are not here: rows are pure data.
+Columns the store fills itself (`synced_at`, `fetched_at`, `last_run_id`) are not here: rows are pure data.
 Key columns (`id`, `location_id`, `uid`, the evse and connector ids) are lower case.
 """
 
@@ -37,6 +37,10 @@ class SessionRow(NamedTuple):
     kwh: Decimal | None = None
     total_cost: Decimal | None = None
     total_cost_incl_vat: Decimal | None = None
+    connector_uid: str | None = None
+    vendor_connector_ref: str | None = None
+    local_start_datetime: datetime | None = None
+    local_end_datetime: datetime | None = None
 
 
 class PeriodRow(NamedTuple):
@@ -82,6 +86,7 @@ class LocationRow(NamedTuple):
     publish: bool | None = None
     created_date: datetime | None = None
     last_modified_date: datetime | None = None
+    time_zone_iana: str | None = None
 
 
 class EvseRow(NamedTuple):

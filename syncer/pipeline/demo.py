@@ -30,7 +30,7 @@ async def run_demo(settings: Settings, sessions: int) -> int:
         console.print(f"[bold]syncer demo[/]: sandbox gateway at {url}, database {settings.database_url}")
         local = settings.model_copy(update={"gateway_url": url, "rate": 0.0, "concurrency": 16})
         code = await run_ids(local, demo_ids(sessions))
-    async with Store.open(settings.database_url) as store, store.engine.connect() as conn:
+    async with Store.open(settings.database_url, settings.db_schema) as store, store.engine.connect() as conn:
         run = (await conn.execute(query("queries/latest_run"))).one()
         rows = (await conn.execute(query("queries/energy_per_location"), {"limit": 10})).all()
     counts = (

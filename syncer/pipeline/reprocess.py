@@ -34,7 +34,7 @@ async def reprocess(store: Store, *, page_size: int = 500) -> int:
                 failures.append(Failure(id, error.kind, str(error)))
                 summary.add(Outcome.FAILED)
         summary.fetched += len(bundles)
-        for outcome in (await store.write(bundles, now=now(), force=True)).values():
+        for outcome in (await store.write(bundles, now=now(), force=True, run_id=run_id)).values():
             summary.add(outcome)
         await store.record_failures(run_id, failures, at=now())
     summary.duration_s = time.monotonic() - clock

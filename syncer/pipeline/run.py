@@ -143,7 +143,7 @@ class Run:
 
     async def commit(self, batch: list[SessionBundle]) -> None:
         try:
-            outcomes = await self.store.write(batch, now=now(), fence=self.source.fence)
+            outcomes = await self.store.write(batch, now=now(), fence=self.source.fence, run_id=self.run_id)
         except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
             raise DatabaseUnavailable(f"lost the database: {type(error).__name__}") from None
         except sa.exc.DBAPIError:
@@ -161,7 +161,9 @@ class Run:
         outcomes: dict[str, Outcome] = {}
         for bundle in batch:
             try:
-                outcomes.update(await self.store.write([bundle], now=now(), fence=self.source.fence))
+                outcomes.update(
+                    await self.store.write([bundle], now=now(), fence=self.source.fence, run_id=self.run_id)
+                )
             except sa.exc.DBAPIError as error:
                 message = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
                 self.fail(Failure(bundle.id, FailureKind.WRITE_ERROR, message[:500]))

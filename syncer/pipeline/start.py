@@ -35,7 +35,7 @@ def tune_gc() -> None:
 
 
 async def open_store(settings: Settings) -> Store:
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.database_url, settings.db_schema)
     try:
         await ensure_schema(store)
     except BaseException:

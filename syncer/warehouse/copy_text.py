@@ -32,9 +32,10 @@ def timestamp_text(value: datetime) -> str:
     return value.isoformat()
 
 
-def period_lines(rows: Sequence[PeriodRow]) -> str:
+def period_lines(rows: Sequence[PeriodRow], run_text: str = NULL) -> str:
     """COPY text lines for period rows: from the texts they were read from where they carry
-    them (`PeriodRows`), else from their values."""
+    them (`PeriodRows`), else from their values; `run_text` (COPY text, escaped) ends each line
+    as the `last_run_id` column."""
     received = rows.received if type(rows) is PeriodRows else None
     lines: list[str] = []
     kinds: dict[str | None, str] = {None: NULL}
@@ -57,6 +58,7 @@ def period_lines(rows: Sequence[PeriodRow]) -> str:
         if session_text is None:
             session_text = session_texts[session_id] = escape(session_id)
         lines.append(
-            f"{session_text}\t{period_index}\t{dimension_index}\t{start_text}\t{kind_text}\t{volume_text}\n"
+            f"{session_text}\t{period_index}\t{dimension_index}\t{start_text}\t{kind_text}\t{volume_text}"
+            f"\t{run_text}\n"
         )
     return "".join(lines)

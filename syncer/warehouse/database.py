@@ -22,9 +22,13 @@ def async_url(url: str) -> str:
     raise ConfigError("--database-url: must be sqlite:///PATH or postgresql://USER@HOST/DB")
 
 
-def create_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
-    """`hide_parameters`: bound values (ids, documents) never appear in error messages."""
+def create_engine(url: str, *, pool_size: int = 5, schema: str | None = None) -> AsyncEngine:
+    """`hide_parameters`: bound values (ids, documents) never appear in error messages.
+    `schema` (PostgreSQL, `--db-schema`): every connection's search_path, so every table and
+    view, and every statement naming them unqualified, is in that schema."""
     full = async_url(url)
+    if schema is not None and not full.startswith("postgresql"):
+        raise ConfigError("--db-schema: only for PostgreSQL (SQLite has no schemas)")
     if full.startswith("sqlite"):
         path = full.removeprefix("sqlite+aiosqlite:///")
         if path and path != ":memory:" and not Path(path).parent.is_dir():
@@ -32,7 +36,12 @@ def create_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
         engine = create_async_engine(full, connect_args={"timeout": 60}, hide_parameters=True)
         _sqlite_setup(engine)
         return engine
-    return create_async_engine(full, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
+    connect_args: dict[str, Any] = {}
+    if schema is not None:
+        connect_args["server_settings"] = {"search_path": schema}
+    return create_async_engine(
+        full, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True, connect_args=connect_args
+    )
 
 
 def _sqlite_setup(engine: AsyncEngine) -> None:

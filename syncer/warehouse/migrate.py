@@ -5,7 +5,8 @@
 - An older database gets each versioned script after its version, in order:
   `sql/migrations/NNNN_<what>.<dialect>.sql` (a version with no script for a dialect changes
   nothing there). A test upgrades a database made by version 2 and compares it with a new one.
-- Both then run `sql/setup.<dialect>.sql`: idempotent settings, comments and views.
+- Both then run `sql/setup.<dialect>.sql` (idempotent settings), the views in `sql/views/` and,
+  on PostgreSQL, `sql/comments.postgresql.sql` (generated from the data dictionary).
 
 On PostgreSQL a transaction-scoped advisory lock serialises concurrent `syncer migrate`s; on
 SQLite `BEGIN IMMEDIATE` does the same. Each version is recorded in `syncer_schema`; a database
@@ -27,6 +28,8 @@ from syncer.warehouse.sql_files import sql_text
 from syncer.warehouse.store import Store
 from syncer.warehouse.tables import SCHEMA_VERSIONS
 
+VIEWS = ("session_facts", "charging_period_facts", "daily_location_energy")
+"""The analyst views, `sql/views/<name>.<dialect>.sql`, created in this order (later ones use earlier)."""
 _LOCK_KEY = 0x5_1C_E5  # any constant shared by every syncer process
 _SCRIPT = re.compile(r"(\d{4})_[a-z0-9_]+\.(postgresql|sqlite)\.sql")
 
@@ -85,6 +88,11 @@ async def migrate(store: Store) -> tuple[int, int]:
     async with store.engine.begin() as conn:
         if dialect == "postgresql":
             await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
+            if store.schema is not None:  # --db-schema: bound, the script quotes it (%I)
+                await conn.execute(
+                    sa.text("SELECT set_config('syncer.db_schema', :s, true)"), {"s": store.schema}
+                )
+                await run_script(conn, "create_schema.postgresql")
         table = SCHEMA_VERSIONS
         await conn.run_sync(lambda c: table.create(c, checkfirst=True))
         current = await conn.scalar(sa.select(sa.func.max(table.c.version))) or 0
@@ -98,11 +106,21 @@ async def migrate(store: Store) -> tuple[int, int]:
                 if script:
                     await run_script(conn, script)
         if todo:
-            await run_script(conn, f"setup.{dialect}")
+            await apply_setup(conn, dialect)
         applied = datetime.now(UTC)
         for version in todo:
             await conn.execute(sa.insert(table).values(version=version, applied_at=applied))
     return before or 0, SCHEMA_VERSION
+
+
+async def apply_setup(conn: AsyncConnection, dialect: str) -> None:
+    """The idempotent part, run after every version change: `sql/setup.<dialect>.sql`, the views,
+    and on PostgreSQL the data dictionary's `COMMENT ON` every table, view and column."""
+    await run_script(conn, f"setup.{dialect}")
+    for view in VIEWS:
+        await run_script(conn, f"views/{view}.{dialect}")
+    if dialect == "postgresql":
+        await run_script(conn, "comments.postgresql")
 
 
 async def ensure_schema(store: Store) -> None:

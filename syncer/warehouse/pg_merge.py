@@ -59,7 +59,8 @@ _PERIOD_COLUMNS = columns(PeriodRow)
 _LOCATION_COLUMNS = columns(LocationRow)
 _EVSE_COLUMNS = columns(EvseRow)
 _CONNECTOR_COLUMNS = columns(ConnectorRow)
-_RAW_COLUMNS = (*columns(RawRow), "fetched_at")
+_PERIOD_COPY_COLUMNS = (*_PERIOD_COLUMNS, "last_run_id")
+_RAW_COLUMNS = (*columns(RawRow), "fetched_at", "last_run_id")
 
 
 def supports(conn: AsyncConnection) -> bool:
@@ -74,10 +75,12 @@ async def merge(
     force: bool,
     seen: PlacesSeen | None = None,
     staged: list[tuple[str, list[Any]]] | None = None,
+    run_id: str | None = None,
 ) -> dict[str, Outcome]:
     """Write one batch (one bundle per id, as `Store.write` merged it) inside `conn`'s open
     transaction; the outcome of every id. Places `seen` committed already are not staged again;
-    the places staged are added to `staged`, for `seen` to remember once the transaction commits."""
+    the places staged are added to `staged`, for `seen` to remember once the transaction commits.
+    Every row written gets `run_id` as its `last_run_id` (bound once in the merge statements)."""
     if not bundles:
         return {}
     raw = await conn.get_raw_connection()
@@ -90,11 +93,11 @@ async def merge(
     try:
         await apg.execute(_sql("pg_merge/stage"))
         statement = "sessions"
-        outcomes, written = await _merge_sessions(apg, bundles, now, force)
+        outcomes, written = await _merge_sessions(apg, bundles, now, force, run_id)
         statement = "children"
-        await _replace_children(apg, [b for b in bundles if b.id in written], now)
+        await _replace_children(apg, [b for b in bundles if b.id in written], now, run_id)
         statement = "places"
-        await _merge_places(apg, bundles, now, force, None if force else seen, staged)
+        await _merge_places(apg, bundles, now, force, None if force else seen, staged, run_id)
     except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         # The same exception the generic path raises, so callers (the retry on deadlocks, the
         # worker's one-by-one fallback) cannot tell the two paths apart.
@@ -105,7 +108,7 @@ async def merge(
 
 
 async def _merge_sessions(
-    apg: asyncpg.Connection, bundles: Sequence[SessionBundle], now: datetime, force: bool
+    apg: asyncpg.Connection, bundles: Sequence[SessionBundle], now: datetime, force: bool, run_id: str | None
 ) -> tuple[dict[str, Outcome], set[str]]:
     await apg.copy_records_to_table(
         "syncer_stage_sessions",
@@ -116,7 +119,7 @@ async def _merge_sessions(
     outcomes: dict[str, Outcome] = {}
     written: set[str] = set()
     lost: list[str] = []
-    for id, stored, was_written in await apg.fetch(_sql("pg_merge/sessions"), now, force):
+    for id, stored, was_written in await apg.fetch(_sql("pg_merge/sessions"), now, force, run_id):
         outcome = classify(incoming[id], stored, force)
         outcomes[id] = outcome
         if was_written:
@@ -131,17 +134,20 @@ async def _merge_sessions(
     return outcomes, written
 
 
-async def _replace_children(apg: asyncpg.Connection, written: Sequence[SessionBundle], now: datetime) -> None:
+async def _replace_children(
+    apg: asyncpg.Connection, written: Sequence[SessionBundle], now: datetime, run_id: str | None
+) -> None:
     if not written:
         return
     await apg.execute(_sql("pg_merge/replace_children"), [b.id for b in written])
     if any(b.periods for b in written):
         # In text format (see copy_text); a buffer, as asyncpg would take bytes for a path.
-        text = memoryview("".join(copy_text.period_lines(b.periods) for b in written).encode())
-        await apg.copy_to_table("charging_periods", source=text, columns=_PERIOD_COLUMNS, format="text")
+        run = copy_text.NULL if run_id is None else copy_text.escape(run_id)
+        text = memoryview("".join(copy_text.period_lines(b.periods, run) for b in written).encode())
+        await apg.copy_to_table("charging_periods", source=text, columns=_PERIOD_COPY_COLUMNS, format="text")
     await apg.copy_records_to_table(
         "raw_sessions",
-        records=[(b.raw.id, b.raw.document, b.raw.last_updated, now) for b in written],
+        records=[(b.raw.id, b.raw.document, b.raw.last_updated, now, run_id) for b in written],
         columns=_RAW_COLUMNS,
     )
 
@@ -153,6 +159,7 @@ async def _merge_places(
     force: bool,
     seen: PlacesSeen | None,
     staged: list[tuple[str, list[Any]]] | None,
+    run_id: str | None,
 ) -> None:
     locations, evses, connectors = place_rows(bundles)
     # In this order, as the generic path: concurrent writers take the locks in the same order.
@@ -164,7 +171,7 @@ async def _merge_places(
         rows = candidates if seen is None else seen.unseen(name, candidates)
         if rows:
             await apg.copy_records_to_table(f"syncer_stage_{name}", records=rows, columns=names)
-            await apg.execute(_sql(f"pg_merge/{name}"), now, force)
+            await apg.execute(_sql(f"pg_merge/{name}"), now, force, run_id)
             if staged is not None:
                 staged.append((name, rows))
 

@@ -109,6 +109,11 @@ def _ts(*, nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_column=sa.Column(UtcDateTime(), nullable=nullable, index=index))
 
 
+def _local() -> Any:
+    """A wall-clock reading in the location's zone (timestamp without time zone)."""
+    return Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=False), nullable=True))
+
+
 def _num() -> Any:
     return Field(default=None, sa_column=sa.Column(ExactDecimal(), nullable=True))
 
@@ -136,18 +141,25 @@ class Session(SQLModel, table=True):
     total_cost_incl_vat: Decimal | None = _num()
     last_updated: datetime = _ts(nullable=False)
     synced_at: datetime | None = _ts()
+    connector_uid: str | None = None
+    vendor_connector_ref: str | None = None
+    local_start_datetime: datetime | None = _local()
+    local_end_datetime: datetime | None = _local()
+    last_run_id: str | None = None
 
 
 class ChargingPeriod(SQLModel, table=True):
     """`session_id` holds `sessions.id` but is not a declared foreign key (see migrate v2)."""
 
     __tablename__ = "charging_periods"
+    __table_args__ = (sa.Index("charging_periods_start", "start_date_time"),)
     session_id: str = Field(sa_column=sa.Column(sa.Text(), primary_key=True))
     period_index: int = Field(primary_key=True)
     dimension_index: int = Field(primary_key=True)
     start_date_time: datetime | None = _ts()
     dimension_type: str | None = None
     volume: Decimal | None = _num()
+    last_run_id: str | None = None
 
 
 class Location(SQLModel, table=True):
@@ -176,6 +188,8 @@ class Location(SQLModel, table=True):
     created_date: datetime | None = _ts()
     last_modified_date: datetime | None = _ts()
     synced_at: datetime | None = _ts()
+    time_zone_iana: str | None = None
+    last_run_id: str | None = None
 
 
 class Evse(SQLModel, table=True):
@@ -192,6 +206,7 @@ class Evse(SQLModel, table=True):
     longitude: Decimal | None = _num()
     last_updated: datetime | None = _ts()
     synced_at: datetime | None = _ts()
+    last_run_id: str | None = None
 
 
 class Connector(SQLModel, table=True):
@@ -208,6 +223,7 @@ class Connector(SQLModel, table=True):
     max_electric_power: Decimal | None = _num()
     last_updated: datetime | None = _ts()
     synced_at: datetime | None = _ts()
+    last_run_id: str | None = None
 
 
 class RawSession(SQLModel, table=True):
@@ -218,6 +234,7 @@ class RawSession(SQLModel, table=True):
     document: str = Field(sa_column=sa.Column(JsonDocument(), nullable=False))
     last_updated: datetime = _ts(nullable=False)
     fetched_at: datetime | None = _ts()
+    last_run_id: str | None = None
 
 
 class SyncQueue(SQLModel, table=True):

@@ -44,16 +44,18 @@ def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine, url: str) -> None:
+    def __init__(self, engine: AsyncEngine, url: str, schema: str | None = None) -> None:
         self.engine = engine
         self.url = url
+        self.schema = schema
+        """The PostgreSQL schema of every table (`--db-schema`), None for the default."""
         self.dialect = engine.dialect.name
         self.places_seen = PlacesSeen()
         """Places this store has committed (the fast path skips copies that would change nothing)."""
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        return cls(create_engine(url), url)
+    def open(cls, url: str, schema: str | None = None) -> Store:
+        return cls(create_engine(url, schema=schema), url, schema)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -86,8 +88,10 @@ class Store:
         now: datetime,
         force: bool = False,
         fence: Fence | None = None,
+        run_id: str | None = None,
     ) -> dict[str, Outcome]:
         """Upsert one batch in one transaction; returns the outcome of every id written.
+        Every row written records `run_id` as its `last_run_id` (lineage).
 
         With a `fence` (the queue), only the ids whose lease is still ours are written, and
         their queue rows are marked done in the same transaction; the others are left out of
@@ -101,7 +105,7 @@ class Store:
                     if fence is not None:
                         owned = await fence.keep(conn, [b.id for b in merged], now)
                         mine = [b for b in merged if b.id in owned]
-                    outcomes = await self._write(conn, mine, now, force, staged)
+                    outcomes = await self._write(conn, mine, now, force, staged, run_id)
                     if fence is not None:
                         await fence.complete(conn, sorted(outcomes), now)
                 self.places_seen.remember(staged)  # committed: later copies of these change nothing
@@ -118,11 +122,12 @@ class Store:
         now: datetime,
         force: bool,
         staged: list[tuple[str, list[Any]]],
+        run_id: str | None,
     ) -> dict[str, Outcome]:
         if not merged:
             return {}
         if pg_merge.supports(conn):
-            return await pg_merge.merge(conn, merged, now, force, self.places_seen, staged)
+            return await pg_merge.merge(conn, merged, now, force, self.places_seen, staged, run_id)
         stored = await self._versions(conn, [b.id for b in merged])
         outcomes: dict[str, Outcome] = {}
         candidates = []
@@ -132,13 +137,13 @@ class Store:
             if outcome in (Outcome.INSERTED, Outcome.UPDATED):
                 candidates.append(bundle)
         if candidates:
-            written = await self._write_sessions(conn, candidates, now, force)
+            written = await self._write_sessions(conn, candidates, now, force, run_id)
             lost = [b for b in candidates if b.id not in written]
             if lost:  # a concurrent writer got there first: classify against what it stored
                 again = await self._versions(conn, [b.id for b in lost])
                 for bundle in lost:
                     outcomes[bundle.id] = classify(bundle.last_updated, again.get(bundle.id), False)
-        await self._write_places(conn, merged, now, force)
+        await self._write_places(conn, merged, now, force, run_id)
         return outcomes
 
     async def _versions(self, conn: AsyncConnection, ids: Sequence[str]) -> dict[str, datetime]:
@@ -151,11 +156,17 @@ class Store:
         return found
 
     async def _write_sessions(
-        self, conn: AsyncConnection, bundles: list[SessionBundle], now: datetime, force: bool
+        self,
+        conn: AsyncConnection,
+        bundles: list[SessionBundle],
+        now: datetime,
+        force: bool,
+        run_id: str | None,
     ) -> set[str]:
         stmt = versioned_upsert(self.dialect, SESSIONS, ("id",), "last_updated", force=force)
         result = await conn.execute(
-            stmt.returning(SESSIONS.c.id), params([b.session for b in bundles], synced_at=now)
+            stmt.returning(SESSIONS.c.id),
+            params([b.session for b in bundles], synced_at=now, last_run_id=run_id),
         )
         written = set(result.scalars().all())
         if not written:
@@ -166,14 +177,20 @@ class Store:
         mine = [b for b in bundles if b.id in written]
         periods = [p for b in mine for p in b.periods]
         if periods:
-            await conn.execute(sa.insert(PERIODS), params(periods))
+            await conn.execute(sa.insert(PERIODS), params(periods, last_run_id=run_id))
         await conn.execute(
-            plain_upsert(self.dialect, RAW, ("id",)), params([b.raw for b in mine], fetched_at=now)
+            plain_upsert(self.dialect, RAW, ("id",)),
+            params([b.raw for b in mine], fetched_at=now, last_run_id=run_id),
         )
         return written
 
     async def _write_places(
-        self, conn: AsyncConnection, bundles: list[SessionBundle], now: datetime, force: bool
+        self,
+        conn: AsyncConnection,
+        bundles: list[SessionBundle],
+        now: datetime,
+        force: bool,
+        run_id: str | None,
     ) -> None:
         locations, evses, connectors = place_rows(bundles)
         for table, rows, key, version in (
@@ -183,7 +200,7 @@ class Store:
         ):
             if rows:
                 stmt = versioned_upsert(self.dialect, table, key, version, force=force)
-                await conn.execute(stmt, params(rows, synced_at=now))
+                await conn.execute(stmt, params(rows, synced_at=now, last_run_id=run_id))
 
     async def raw_documents(self, page_size: int = 500) -> AsyncIterator[list[tuple[str, str]]]:
         """Every stored raw document, a page at a time in id order (for `syncer reprocess`)."""

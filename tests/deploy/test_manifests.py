@@ -91,7 +91,7 @@ SECRETS_BY_COMMAND = {
 # syncer.settings.Settings / syncer.cli (test_coming_settings_have_not_landed_yet says when).
 COMING_SETTINGS: set[str] = set()
 COMING_OPTIONS: dict[str, set[str]] = {}
-COMING_COMMANDS = {"grant"}
+COMING_COMMANDS: set[str] = set()
 
 
 # ---- rendering and loading ---------------------------------------------------------------------

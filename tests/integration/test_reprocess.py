@@ -9,24 +9,43 @@ import sqlalchemy as sa
 from syncer.documents.flatten import flatten_body
 from syncer.pipeline.reprocess import reprocess
 from syncer.sandbox.generate import session_body
+from syncer.warehouse import schema
 from syncer.warehouse.store import Store
 from tests.integration.bundles import dump
+
+STORE_FILLED = {"synced_at", "fetched_at", "last_run_id"}
+
+
+def without_store_filled(table: str, rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    names = [c.name for c in schema.SQLModel.metadata.tables[table].columns]
+    keep = [i for i, name in enumerate(names) if name not in STORE_FILLED]
+    return [tuple(row[i] for i in keep) for row in rows]
 
 
 async def test_reprocess_restores_damaged_flat_rows(database_url: str) -> None:
     ids = [f"rp-{i:03d}" for i in range(30)]
     bundles = [flatten_body(session_body(i, 0, 0, 50), requested_id=i) for i in ids]
     async with Store.open(database_url) as store:
-        await store.write(bundles, now=datetime(2026, 1, 1, tzinfo=UTC))
+        await store.write(bundles, now=datetime(2026, 1, 1, tzinfo=UTC), run_id="first")
         good = await dump(store)
         async with store.engine.begin() as conn:  # a "flattening bug": wrong numbers, lost periods
             await conn.execute(sa.text("UPDATE sessions SET kwh = NULL, status = 'WRONG'"))
             await conn.execute(sa.text("DELETE FROM charging_periods WHERE period_index > 0"))
         assert await reprocess(store, page_size=7) == 0
         repaired = await dump(store)
-    assert repaired["charging_periods"] == good["charging_periods"]
-    for table in ("sessions", "raw_sessions"):  # all but synced_at / fetched_at (the last column)
-        assert [r[:-1] for r in repaired[table]] == [r[:-1] for r in good[table]]
+        async with store.engine.connect() as conn:
+            runs = await conn.execute(sa.text("SELECT run_id FROM sync_runs"))
+            reprocess_run = runs.scalar_one()
+            lineage = await conn.execute(
+                sa.text(
+                    "SELECT DISTINCT last_run_id FROM sessions UNION ALL"
+                    " SELECT DISTINCT last_run_id FROM charging_periods UNION ALL"
+                    " SELECT DISTINCT last_run_id FROM raw_sessions"
+                )
+            )
+            assert set(lineage.scalars()) == {reprocess_run}  # every rewritten row names its run
+    for table in ("sessions", "charging_periods", "raw_sessions"):  # all but what the store fills
+        assert without_store_filled(table, repaired[table]) == without_store_filled(table, good[table])
 
 
 async def test_reprocess_records_a_document_it_cannot_read(database_url: str) -> None:

@@ -51,6 +51,10 @@ EXPECTED_SESSION = SessionRow(
     kwh=Decimal("0.11429"),
     total_cost=Decimal("1.71"),
     total_cost_incl_vat=None,
+    connector_uid="3fff37bfc17e66bc519c25fcfa65eaea",  # the embedded EVSE's only connector
+    vendor_connector_ref="in*111*eamp03*1",  # `connectorId`: the EVSE's evse_id, not a connector
+    local_start_datetime=None,  # the location sends no time_zone
+    local_end_datetime=None,
 )
 
 EXPECTED_LOCATION = LocationRow(

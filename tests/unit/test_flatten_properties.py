@@ -304,7 +304,8 @@ def read_period_lines(text: str) -> list[tuple[Any, ...]]:
 
     found = []
     for line in text.split("\n")[:-1]:
-        session_id, i, j, start, kind, volume = map(field, line.split("\t"))
+        session_id, i, j, start, kind, volume, run_id = map(field, line.split("\t"))
+        assert run_id is None  # no run given: last_run_id is NULL
         found.append(
             (
                 session_id,
@@ -323,7 +324,9 @@ def check_values(row: Any) -> None:
     """Every column of a row: aware UTC datetimes, finite decimals, no empty strings."""
     for column in columns(type(row)):
         value = getattr(row, column)
-        if isinstance(value, datetime):
+        if isinstance(value, datetime) and column.startswith("local_"):
+            assert value.tzinfo is None, column  # a wall-clock reading in the location's zone
+        elif isinstance(value, datetime):
             assert value.tzinfo is UTC, column
         elif isinstance(value, Decimal):
             assert value.is_finite(), column

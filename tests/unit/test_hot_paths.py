@@ -111,7 +111,8 @@ def _read_back(lines: str) -> list[tuple[Any, ...]]:
 
     out = []
     for line in lines.splitlines():
-        session, i, j, start, kind, volume = line.split("\t")
+        session, i, j, start, kind, volume, run_id = line.split("\t")
+        assert run_id == copy_text.NULL  # no run given: last_run_id NULL
         out.append(
             (
                 session,

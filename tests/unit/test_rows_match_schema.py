@@ -8,7 +8,7 @@ from syncer.documents.rows import ConnectorRow, EvseRow, LocationRow, PeriodRow,
 from syncer.outcomes import RunSummary
 from syncer.warehouse import schema
 
-STORE_FILLED = {"synced_at", "fetched_at"}
+STORE_FILLED = {"synced_at", "fetched_at", "last_run_id"}
 
 
 @pytest.mark.parametrize(
