@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     """The PostgreSQL schema that holds every table (default: the connection's search_path)."""
     db_retry_seconds: float = Field(default=60.0, ge=0, le=3600)
     """How long a lost database connection is retried before the run stops (exit 2)."""
+    db_timeout: float = Field(default=60.0, gt=0, le=3600)
+    """Seconds to wait for one database statement's answer before the connection counts as lost."""
 
     @field_validator("shard")
     @classmethod

@@ -122,3 +122,10 @@ DbRetrySeconds = Annotated[
         " [env SYNCER_DB_RETRY_SECONDS]"
     ),
 ]
+DbTimeout = Annotated[
+    float | None,
+    typer.Option(
+        help="Seconds to wait for one database statement before the connection counts as lost"
+        " (default 60) [env SYNCER_DB_TIMEOUT]"
+    ),
+]

@@ -15,6 +15,7 @@ from syncer.cli.options import (
     DatabaseUrl,
     DbRetrySeconds,
     DbSchema,
+    DbTimeout,
     FailedOut,
     GatewayUrl,
     GlobalRate,
@@ -86,6 +87,7 @@ def run(
     until_empty: UntilEmpty = None,
     db_schema: DbSchema = None,
     db_retry_seconds: DbRetrySeconds = None,
+    db_timeout: DbTimeout = None,
 ) -> None:
     """Sync the sessions named in a file (--ids) or queued in sync_queue (--queue)."""
     options = {name: value for name, value in locals().items() if name not in ("ids", "queue")}

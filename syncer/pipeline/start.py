@@ -35,7 +35,7 @@ def tune_gc() -> None:
 
 
 async def open_store(settings: Settings) -> Store:
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.database_url, statement_timeout=settings.db_timeout)
     try:
         await ensure_schema(store)
     except BaseException:
