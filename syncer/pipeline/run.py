@@ -48,9 +48,9 @@ from syncer.warehouse.faults import classify, describe
 from syncer.warehouse.store import Store
 
 BATCH_WAIT_S = 1.0
-END_BUDGET_S = 5.0
-"""Seconds for each step of a run's end (failures, leases, its row) once the database has
-failed or a signal came: within a pod's termination grace, whatever the database does."""
+END_BUDGET_S = 4.0
+"""Seconds for the whole end of a run (failures, leases, its row) once the database has failed
+or a signal came: the run exits within a pod's termination grace, whatever the database does."""
 log = get_logger("syncer.pipeline.run")
 
 
@@ -71,6 +71,8 @@ class Run:
     failing: bool = False
     """A fetcher raised: the run is ending with an error, no fetcher starts another request."""
     guard: DbGuard = field(init=False)
+    end_deadline: float | None = None
+    """When a hurried end of the run gives up on the database (monotonic clock)."""
 
     def __post_init__(self) -> None:
         self.guard = DbGuard(self.store.url, self.settings.db_retry_seconds, stopping=self.stop.is_set)
@@ -266,7 +268,11 @@ class Run:
         hurried = hurried or self.signal_received is not None
         if hurried:
             self.guard.lost, self.guard.retry_seconds = None, 0.0  # one try, no retry window
-        budget = END_BUDGET_S if hurried else max(END_BUDGET_S, 2 * self.settings.db_timeout)
+            if self.end_deadline is None:
+                self.end_deadline = time.monotonic() + END_BUDGET_S
+            budget = max(0.0, self.end_deadline - time.monotonic())
+        else:
+            budget = max(END_BUDGET_S, 2 * self.settings.db_timeout)
         with anyio.move_on_after(budget, shield=True) as scope:
             try:
                 await action()

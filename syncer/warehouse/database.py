@@ -53,7 +53,7 @@ def create_engine(
             "--database-url: cannot parse it (URL-encode special characters of the password, e.g. @ as %40)"
         ) from None
     bare, connect_args = pg_url.translate(
-        parsed, connect_timeout=CONNECT_TIMEOUT_S, command_timeout=statement_timeout
+        parsed, connect_timeout=min(CONNECT_TIMEOUT_S, statement_timeout), command_timeout=statement_timeout
     )
     engine = create_async_engine(
         bare,
