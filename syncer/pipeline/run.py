@@ -41,16 +41,14 @@ from syncer.pipeline import handoff
 from syncer.pipeline.batches import batches
 from syncer.pipeline.db_guard import DbGuard
 from syncer.pipeline.fetch import fetch_bundle
+from syncer.pipeline.run_end import RunEnd
 from syncer.settings import Settings
 from syncer.sources.base import Source, SourceId
 from syncer.warehouse import runs
-from syncer.warehouse.faults import classify, describe
+from syncer.warehouse.faults import classify
 from syncer.warehouse.store import Store
 
 BATCH_WAIT_S = 1.0
-END_BUDGET_S = 4.0
-"""Seconds for the whole end of a run (failures, leases, its row) once the database has failed
-or a signal came: the run exits within a pod's termination grace, whatever the database does."""
 log = get_logger("syncer.pipeline.run")
 
 
@@ -71,11 +69,14 @@ class Run:
     failing: bool = False
     """A fetcher raised: the run is ending with an error, no fetcher starts another request."""
     guard: DbGuard = field(init=False)
-    end_deadline: float | None = None
-    """When a hurried end of the run gives up on the database (monotonic clock)."""
+    end: RunEnd = field(init=False)
 
     def __post_init__(self) -> None:
         self.guard = DbGuard(self.store.url, self.settings.db_retry_seconds, stopping=self.stop.is_set)
+        self.end = RunEnd(self.guard, self.settings.db_timeout)
+
+    async def ending(self, step: str, action: Callable[[], Awaitable[None]]) -> None:
+        await self.end.step(step, action, signalled=self.signal_received is not None)
 
     def fail(self, failure: Failure) -> None:
         """`failure` is counted when it is settled with the source (`flush_failures`)."""
@@ -261,33 +262,6 @@ class Run:
             log.warning("run.abandoned_found", runs=len(abandoned), example=abandoned[0])
         await self.store.start_run(self.run_id, self.source.name, started)
 
-    async def ending(self, step: str, action: Callable[[], Awaitable[None]]) -> None:
-        """One step of the run's end, shielded from cancellation. Once the database has failed
-        or a signal came it is tried once, for `END_BUDGET_S` at most, and its failure logged."""
-        hurried = self.guard.lost is not None or self.guard.down_since is not None
-        hurried = hurried or self.signal_received is not None
-        if hurried:
-            self.guard.lost, self.guard.retry_seconds = None, 0.0  # one try, no retry window
-            if self.end_deadline is None:
-                self.end_deadline = time.monotonic() + END_BUDGET_S
-            budget = max(0.0, self.end_deadline - time.monotonic())
-        else:
-            budget = max(END_BUDGET_S, 2 * self.settings.db_timeout)
-        with anyio.move_on_after(budget, shield=True) as scope:
-            try:
-                await action()
-            except DatabaseLost as error:
-                log.warning("run.end_incomplete", step=step, message=str(error))
-                return
-            except Exception as error:
-                if classify(error) is None:
-                    raise
-                log.warning("run.end_incomplete", step=step, message=describe(error, self.store.url))
-                return
-        if scope.cancelled_caught:
-            message = f"no answer from the database in {budget:.0f} s"
-            log.warning("run.end_incomplete", step=step, message=message)
-
     async def execute(self) -> int:
         started, clock = now(), time.monotonic()
         source_name = self.source.name
@@ -313,6 +287,10 @@ class Run:
             status = RunStatus.FAILED if code else RunStatus.OK
         if self.signal_received is not None and code != ExitCode.USAGE:
             status, code = RunStatus.INTERRUPTED, EXIT_INTERRUPTED[signal.Signals(self.signal_received)]
+        if self.end.incomplete is not None and code != ExitCode.USAGE:
+            # Not a clean drain, whatever the ids did: the database could not take the run's end.
+            log.error("run.database_lost", message=self.end.incomplete)
+            status, code = RunStatus.FAILED, ExitCode.USAGE
 
         async def finish() -> None:
             await self.store.finish_run(
@@ -320,6 +298,9 @@ class Run:
             )
 
         await self.ending("run_row", finish)
+        if self.end.incomplete is not None and code != ExitCode.USAGE:
+            log.error("run.database_lost", message=self.end.incomplete)
+            status, code = RunStatus.FAILED, ExitCode.USAGE
         finished = {"run_id": self.run_id, "source": source_name, "status": status, "exit_code": code}
         if self.settings.shard:
             finished["shard"] = self.settings.shard

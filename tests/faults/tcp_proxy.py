@@ -47,6 +47,8 @@ class TcpProxy:
         """Connections refused: nothing listens on the port, and open ones are reset."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
             listener.close()
         self.cut()
 
@@ -98,6 +100,9 @@ class TcpProxy:
             try:
                 client, _ = listener.accept()
             except OSError:
+                return
+            if self._listener is not listener:  # refused meanwhile
+                _reset(client)
                 return
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
