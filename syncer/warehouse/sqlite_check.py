@@ -26,7 +26,8 @@ async def check(store: Store) -> None:
         first = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
         problems = [first]
     if problems != ["ok"]:
+        found = " ".join("; ".join(str(p) for p in problems).split())  # one line
         raise DatabaseUnavailable(
-            f"the SQLite file {path} is corrupt ({'; '.join(problems)[:300]}): restore it from a "
+            f"the SQLite file {path} is corrupt ({found[:300]}): restore it from a "
             "backup, or move it aside to start a new one"
         )
