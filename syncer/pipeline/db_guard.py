@@ -6,8 +6,8 @@ run's (`warehouse.faults`) never becomes per-id failures:
 
 - the connection is lost (cut, refused, timed out, server restarting): the call is tried again
   every second or so, while the database has been down for less than `--db-retry-seconds`
-  (one window for the whole run: concurrent writers share it); past that, or when the run is
-  stopping, `DatabaseLost` ends the run (exit 2);
+  (one window for the whole run: concurrent writers share it); past that, or once a signal
+  asked the run to stop (its grace is short), `DatabaseLost` ends the run (exit 2);
 - the server refuses this role or database (privileges revoked, read-only, disk full):
   `DatabaseLost` at once.
 

@@ -72,7 +72,8 @@ class Run:
     end: RunEnd = field(init=False)
 
     def __post_init__(self) -> None:
-        self.guard = DbGuard(self.store.url, self.settings.db_retry_seconds, stopping=self.stop.is_set)
+        signalled = lambda: self.signal_received is not None  # noqa: E731 - stop retrying on SIGTERM
+        self.guard = DbGuard(self.store.url, self.settings.db_retry_seconds, stopping=signalled)
         self.end = RunEnd(self.guard, self.settings.db_timeout)
 
     async def ending(self, step: str, action: Callable[[], Awaitable[None]]) -> None:
