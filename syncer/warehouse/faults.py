@@ -7,7 +7,8 @@ refuses this role or this database whatever is written.
                                          tables missing, authentication: retrying cannot help
                        None              anything else (one bad document: the worker isolates it)
 
-Decided by exception type and SQLSTATE, never by parsing messages.
+Decided by exception type, SQLSTATE (PostgreSQL) and result code (SQLite), never by parsing
+messages.
 """
 
 from __future__ import annotations
@@ -30,6 +31,16 @@ _LOST_STATES = frozenset({"53300", "55P03"})  # too many connections; lock not a
 _REFUSED_CLASSES = ("28", "3D", "53")  # authorization; no such database; resources (disk full)
 _REFUSED_STATES = frozenset({"42501", "25006", "42P01", "3F000"})
 """insufficient privilege; read-only transaction (a replica); undefined table; undefined schema."""
+_SQLITE_LOST = ("SQLITE_BUSY", "SQLITE_LOCKED")  # another writer held the lock past busy_timeout
+_SQLITE_REFUSED = (  # full, I/O error, read-only, corrupt, not a database, cannot open
+    "SQLITE_FULL",
+    "SQLITE_IOERR",
+    "SQLITE_READONLY",
+    "SQLITE_CORRUPT",
+    "SQLITE_NOTADB",
+    "SQLITE_CANTOPEN",
+    "SQLITE_PERM",
+)
 _LOST_TYPES: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
@@ -42,15 +53,29 @@ _LOST_TYPES: tuple[type[BaseException], ...] = (
 
 def classify(error: BaseException) -> DbFault | None:
     for cause in _chain(error):
-        state = getattr(cause, "sqlstate", None)
-        if isinstance(state, str) and state:
-            if state in _REFUSED_STATES or state.startswith(_REFUSED_CLASSES):
-                return DbFault.REFUSED
-            if state in _LOST_STATES or state.startswith(_LOST_CLASSES):
-                return DbFault.LOST
+        fault = _by_code(cause)
+        if fault is not None:
+            return fault
         if isinstance(cause, _LOST_TYPES):
             return DbFault.LOST
         if isinstance(cause, sa.exc.DBAPIError) and cause.connection_invalidated:
+            return DbFault.LOST
+    return None
+
+
+def _by_code(cause: BaseException) -> DbFault | None:
+    """By PostgreSQL's SQLSTATE or SQLite's result code name."""
+    state = getattr(cause, "sqlstate", None)
+    if isinstance(state, str) and state:
+        if state in _REFUSED_STATES or state.startswith(_REFUSED_CLASSES):
+            return DbFault.REFUSED
+        if state in _LOST_STATES or state.startswith(_LOST_CLASSES):
+            return DbFault.LOST
+    name = getattr(cause, "sqlite_errorname", None)
+    if isinstance(name, str):
+        if name.startswith(_SQLITE_REFUSED):
+            return DbFault.REFUSED
+        if name.startswith(_SQLITE_LOST):
             return DbFault.LOST
     return None
 
@@ -66,7 +91,7 @@ def describe(error: BaseException, url: str) -> str:
         detail = type(error).__name__
     hint = ""
     if classify(error) == DbFault.REFUSED and "42501" in (_states(error)):
-        hint = " (grant the syncer role what it needs: see README, Deployment)"
+        hint = " (grant the syncer's role SELECT, INSERT, UPDATE, DELETE on its tables)"
     return f"database {redact_url(url)}: {detail}{hint}"
 
 

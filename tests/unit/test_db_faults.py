@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import asyncpg
 import pytest
 import sqlalchemy as sa
@@ -45,3 +48,21 @@ def test_describe_is_one_line_naming_the_database_without_its_password() -> None
     assert "\n" not in line
     assert "hunter2" not in line and "db.internal:5432/warehouse" in line
     assert "permission denied for table sessions" in line
+
+
+def test_sqlite_errors_are_classified_by_their_result_code(tmp_path: Path) -> None:
+    path = tmp_path / "ro.db"
+    sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.close()
+    readonly = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        with pytest.raises(sqlite3.OperationalError) as caught:
+            readonly.execute("INSERT INTO t VALUES (1)")
+    finally:
+        readonly.close()
+    assert classify(caught.value) == DbFault.REFUSED
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE u (x PRIMARY KEY)")
+    with pytest.raises(sqlite3.IntegrityError) as duplicate:
+        db.execute("INSERT INTO u VALUES (1), (1)")
+    db.close()
+    assert classify(duplicate.value) is None
