@@ -3,6 +3,7 @@
     SyncerError
     ├── ConfigError            bad option or setting                 -> exit 2
     ├── DatabaseUnavailable    cannot reach or use the database      -> exit 2
+    │   └── DatabaseLost       lost mid-run past its retry window    -> exit 2 (after run.finished)
     ├── CredentialsRejected    gateway answered 401/403 (or 2002)    -> exit 3
     └── FetchError             one id could not be synced
         ├── TransientError     worth retrying (408/429/5xx, I/O, 2004); carries `delay`
@@ -26,6 +27,11 @@ class ConfigError(SyncerError):
 
 class DatabaseUnavailable(SyncerError):
     """The database cannot be reached, or its schema is missing."""
+
+
+class DatabaseLost(DatabaseUnavailable):
+    """The database went away during a run for longer than `--db-retry-seconds`, or refused the
+    run's role (privileges, read-only): the run stops and exits 2."""
 
 
 class CredentialsRejected(SyncerError):

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     queue_backoff_seconds: float = Field(default=30.0, gt=0, le=3600)
     """`run --queue`: an id deferred after a transient failure waits this long, doubling with
     each attempt (with jitter, capped at an hour), before it is claimed again."""
+    db_timeout: float = Field(default=60.0, gt=0, le=3600)
+    """Seconds to wait for one database statement's answer before the connection counts as lost."""
 
     @field_validator("shard")
     @classmethod

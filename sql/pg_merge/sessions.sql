@@ -6,8 +6,11 @@
 --            touches (locks, rewrites, WAL-logs) no row at all; the ON CONFLICT guard repeats
 --            the test against the latest committed row, for a concurrent writer that got there
 --            between our snapshot and the insert. ORDER BY id: rows are locked in key order.
--- Result: (id, stored_version, written); a row not written although newer than
--- stored_version lost a race, and is classified again by the caller.
+-- Result: (id, stored_version, written, inserted); a row not written although newer than
+-- stored_version lost a race, and is classified again by the caller. `inserted` is what the
+-- database did, not what the snapshot suggested: xmax = 0 on a row this statement inserted,
+-- our own transaction id on one it updated (a concurrent writer inserted it after our snapshot:
+-- counted updated, so two runs writing the same new ids add up to one insert per id).
 WITH staged AS (
     SELECT s.*, t.last_updated AS stored_version
     FROM syncer_stage_sessions AS s
@@ -58,8 +61,8 @@ written AS (
         last_run_id = excluded.last_run_id
     WHERE excluded.last_updated > t.last_updated
         OR ($2::boolean AND excluded.last_updated = t.last_updated)
-    RETURNING t.id
+    RETURNING t.id, (t.xmax = 0) AS inserted
 )
-SELECT staged.id, staged.stored_version, written.id IS NOT NULL AS written
+SELECT staged.id, staged.stored_version, written.id IS NOT NULL AS written, written.inserted
 FROM staged
 LEFT JOIN written ON written.id = staged.id

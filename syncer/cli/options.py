@@ -129,3 +129,10 @@ QueueBackoffSeconds = Annotated[
         " (default 30) [env SYNCER_QUEUE_BACKOFF_SECONDS]"
     ),
 ]
+DbTimeout = Annotated[
+    float | None,
+    typer.Option(
+        help="Seconds to wait for one database statement before the connection counts as lost"
+        " (default 60) [env SYNCER_DB_TIMEOUT]"
+    ),
+]

@@ -31,16 +31,21 @@ def status(
     database_url: DatabaseUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout")] = False,
 ) -> None:
-    """Counts by status, expired leases and the age of the oldest due id."""
+    """Counts by status, expired leases and the age of the oldest due id; marks the runs whose
+    heartbeat is long gone `abandoned` (and counts them)."""
     settings = settings_from(database_url=database_url)
 
     async def main() -> int:
         from syncer.clock import now
         from syncer.pipeline.start import open_store
         from syncer.warehouse.queue import Queue
+        from syncer.warehouse.runs import mark_abandoned
 
         async with await open_store(settings) as store:
-            counts = await Queue(store).status(now())
+            at = now()
+            abandoned = await mark_abandoned(store.engine, at)
+            counts = await Queue(store).status(at)
+            counts["runs_marked_abandoned"] = len(abandoned)
         if as_json:
             typer.echo(json.dumps(counts))
         else:

@@ -15,6 +15,7 @@ from syncer.cli.options import (
     DatabaseUrl,
     DbRetrySeconds,
     DbSchema,
+    DbTimeout,
     FailedOut,
     GatewayUrl,
     GlobalRate,
@@ -90,6 +91,7 @@ def run(
     db_schema: DbSchema = None,
     db_retry_seconds: DbRetrySeconds = None,
     queue_backoff_seconds: QueueBackoffSeconds = None,
+    db_timeout: DbTimeout = None,
 ) -> None:
     """Sync the sessions named in a file (--ids) or queued in sync_queue (--queue)."""
     options = {name: value for name, value in locals().items() if name not in ("ids", "queue")}

@@ -6,6 +6,10 @@ Memory stays flat: both queues are bounded, and nothing holds all ids or all doc
 Stopping (SIGTERM/SIGINT, `--max-runtime`, `--limit`) closes the producer at once; the
 fetchers finish what they hold and the writer commits it, within `--shutdown-grace`; past
 that, in-flight work is cancelled and rolled back (never half-written).
+
+Database faults are the run's, never one id's (`db_guard`): a lost connection is retried for
+`--db-retry-seconds`, then the run stops with exit 2; its end (failures, leases, the `sync_runs`
+row) is then tried once, briefly, and `run.finished` is logged whatever the database does.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ import math
 import signal
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
 from typing import IO
 
 import anyio
@@ -25,16 +32,20 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from syncer.clock import now
 from syncer.documents.rows import SessionBundle
-from syncer.errors import CredentialsRejected, DatabaseUnavailable
+from syncer.errors import CredentialsRejected, DatabaseLost
 from syncer.gateway.client import GatewayClient
 from syncer.observe import progress
 from syncer.observe.logs import get_logger
 from syncer.outcomes import EXIT_INTERRUPTED, ExitCode, Failure, FailureKind, Outcome, RunStatus, RunSummary
 from syncer.pipeline import handoff
 from syncer.pipeline.batches import batches
+from syncer.pipeline.db_guard import DbGuard
 from syncer.pipeline.fetch import fetch_bundle
+from syncer.pipeline.run_end import RunEnd
 from syncer.settings import Settings
-from syncer.sources.base import Source
+from syncer.sources.base import Source, SourceId
+from syncer.warehouse import runs
+from syncer.warehouse.faults import classify
 from syncer.warehouse.store import Store
 
 BATCH_WAIT_S = 1.0
@@ -57,6 +68,16 @@ class Run:
     failed_out: IO[str] | None = None
     failing: bool = False
     """A fetcher raised: the run is ending with an error, no fetcher starts another request."""
+    guard: DbGuard = field(init=False)
+    end: RunEnd = field(init=False)
+
+    def __post_init__(self) -> None:
+        signalled = lambda: self.signal_received is not None  # noqa: E731 - stop retrying on SIGTERM
+        self.guard = DbGuard(self.store.url, self.settings.db_retry_seconds, stopping=signalled)
+        self.end = RunEnd(self.guard, self.settings.db_timeout)
+
+    async def ending(self, step: str, action: Callable[[], Awaitable[None]]) -> None:
+        await self.end.step(step, action, signalled=self.signal_received is not None)
 
     def fail(self, failure: Failure) -> None:
         """`failure` is counted when it is settled with the source (`flush_failures`)."""
@@ -83,17 +104,21 @@ class Run:
         failures, self.pending_failures = self.pending_failures, []
         if not failures:
             return
-        deferred = await self.source.settle(failures)
+        try:
+            deferred = await self.guard.call(lambda: self.source.settle(failures))
+        except BaseException:
+            self.pending_failures[:0] = failures  # still to settle (the run's end tries again)
+            raise
         for failure in failures:
             self.count_failure(failure, deferred=failure.id in deferred)
-        await self.store.record_failures(self.run_id, failures, at=now())
+        await self.guard.call(lambda: self.store.record_failures(self.run_id, failures, at=now()))
 
     # -- the pipeline -----------------------------------------------------------------------
 
     async def produce(self, send: MemoryObjectSendStream[str]) -> None:
         limit = self.settings.limit or math.inf
         async with send:
-            async for item in self.source.ids(self.stop):
+            async for item in self.ids():
                 if self.stop.is_set():
                     break
                 self.summary.requested += 1
@@ -106,6 +131,18 @@ class Run:
                         break
                 if self.summary.requested >= limit:
                     break
+
+    async def ids(self) -> AsyncIterator[SourceId]:
+        """The source's ids; a source in the database (the queue) resumes after a lost connection."""
+        while True:
+            try:
+                async for item in self.source.ids(self.stop):
+                    yield item
+                return
+            except Exception as error:
+                if self.source.fence is None or classify(error) is None:
+                    raise
+                await self.guard.wait(error)  # pauses, or gives up: DatabaseLost
 
     async def fetch(
         self, ids: MemoryObjectReceiveStream[str], out: MemoryObjectSendStream[SessionBundle]
@@ -143,9 +180,8 @@ class Run:
 
     async def commit(self, batch: list[SessionBundle]) -> None:
         try:
-            outcomes = await self.store.write(batch, now=now(), fence=self.source.fence, run_id=self.run_id)
-        except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
-            raise DatabaseUnavailable(f"lost the database: {type(error).__name__}") from None
+            write = partial(self.store.write, batch, now=now(), fence=self.source.fence, run_id=self.run_id)
+            outcomes = await self.guard.call(write)
         except sa.exc.DBAPIError:
             outcomes = await self.commit_one_by_one(batch)
         for outcome in outcomes.values():
@@ -161,9 +197,10 @@ class Run:
         outcomes: dict[str, Outcome] = {}
         for bundle in batch:
             try:
-                outcomes.update(
-                    await self.store.write([bundle], now=now(), fence=self.source.fence, run_id=self.run_id)
+                write = partial(
+                    self.store.write, [bundle], now=now(), fence=self.source.fence, run_id=self.run_id
                 )
+                outcomes.update(await self.guard.call(write))
             except sa.exc.DBAPIError as error:
                 message = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
                 self.fail(Failure(bundle.id, FailureKind.WRITE_ERROR, message[:500]))
@@ -194,7 +231,7 @@ class Run:
         async with anyio.create_task_group() as tg:
             if self.settings.max_runtime:
                 tg.start_soon(self._stop_after, self.settings.max_runtime)
-            tg.start_soon(self.source.background)
+            tg.start_soon(self.guard.call, self.source.background)
             if progress.wanted(self.settings.progress):
                 tg.start_soon(progress.show, self.summary)
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
@@ -221,10 +258,17 @@ class Run:
         await anyio.sleep(seconds)
         scope.cancel()
 
+    async def begin(self, started: datetime) -> None:
+        """Mark the runs whose process died `abandoned`, then record this one as `running`."""
+        abandoned = await runs.mark_abandoned(self.store.engine, started)
+        if abandoned:
+            log.warning("run.abandoned_found", runs=len(abandoned), example=abandoned[0])
+        await self.store.start_run(self.run_id, self.source.name, started)
+
     async def execute(self) -> int:
         started, clock = now(), time.monotonic()
         source_name = self.source.name
-        await self.store.start_run(self.run_id, source_name, started)
+        await self.begin(started)
         status, code = RunStatus.OK, ExitCode.OK
         try:
             async with anyio.create_task_group() as tg:
@@ -234,19 +278,38 @@ class Run:
         except* CredentialsRejected as group:
             log.error("run.credentials_rejected", message=str(_first_leaf(group)))
             status, code = RunStatus.CREDENTIALS_REJECTED, ExitCode.CREDENTIALS
-        with anyio.CancelScope(shield=True):
-            await self.flush_failures()  # before the exit code: queue failures count when settled
-            left = await self.source.release()
+        except* DatabaseLost as group:
+            log.error("run.database_lost", message=str(_first_leaf(group)))
+            status, code = RunStatus.FAILED, ExitCode.USAGE
+        # Before the exit code: queue failures count when settled.
+        await self.ending("failures", self.flush_failures)
+        released: list[int | None] = [None]
+
+        async def release() -> None:
+            released[0] = await self.source.release()
+
+        await self.ending("leases", release)
+        left = released[0]
         self.summary.duration_s = time.monotonic() - clock
         if code == ExitCode.OK:
             code = self.summary.exit_code()
             status = RunStatus.FAILED if code else RunStatus.OK
-        if self.signal_received is not None:
+        if self.signal_received is not None and code != ExitCode.USAGE:
             status, code = RunStatus.INTERRUPTED, EXIT_INTERRUPTED[signal.Signals(self.signal_received)]
-        with anyio.CancelScope(shield=True):
+        if self.end.incomplete is not None and code != ExitCode.USAGE:
+            # Not a clean drain, whatever the ids did: the database could not take the run's end.
+            log.error("run.database_lost", message=self.end.incomplete)
+            status, code = RunStatus.FAILED, ExitCode.USAGE
+
+        async def finish() -> None:
             await self.store.finish_run(
                 self.run_id, self.summary, status=status, exit_code=code, finished_at=now()
             )
+
+        await self.ending("run_row", finish)
+        if self.end.incomplete is not None and code != ExitCode.USAGE:
+            log.error("run.database_lost", message=self.end.incomplete)
+            status, code = RunStatus.FAILED, ExitCode.USAGE
         finished = {"run_id": self.run_id, "source": source_name, "status": status, "exit_code": code}
         if self.settings.shard:
             finished["shard"] = self.settings.shard

@@ -19,6 +19,7 @@ from syncer.settings import Settings
 from syncer.sources.base import Source, SourceId
 from syncer.sources.file import FileSource
 from syncer.sources.queue import QueueSource
+from syncer.warehouse import sqlite_check
 from syncer.warehouse.migrate import ensure_schema
 from syncer.warehouse.queue import Queue
 from syncer.warehouse.store import Store
@@ -35,8 +36,9 @@ def tune_gc() -> None:
 
 
 async def open_store(settings: Settings) -> Store:
-    store = Store.open(settings.database_url, settings.db_schema)
+    store = Store.open(settings.database_url, settings.db_schema, statement_timeout=settings.db_timeout)
     try:
+        await sqlite_check.check(store)
         await ensure_schema(store)
     except BaseException:
         await store.close()

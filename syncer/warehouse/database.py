@@ -1,7 +1,10 @@
-"""Engine creation for both backends: URL normalisation, SQLite pragmas and write locking."""
+"""Engine creation for both backends: URL normalisation, SQLite pragmas and write locking,
+PostgreSQL timeouts and keepalives (a dead server or a black-holed network is noticed, not
+waited for forever)."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +12,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from syncer.errors import ConfigError
+from syncer.warehouse import pg_url
+
+CONNECT_TIMEOUT_S = 10.0
+"""Seconds to connect (and authenticate), unless the URL says `connect_timeout`."""
+DEFAULT_STATEMENT_TIMEOUT_S = 60.0
+"""Seconds the client waits for one statement's answer (`--db-timeout`)."""
+TCP_KEEPALIVE = {"TCP_KEEPIDLE": 30, "TCP_KEEPINTVL": 10, "TCP_KEEPCNT": 3, "TCP_USER_TIMEOUT": 60_000}
+"""Our side of each connection: probe an idle connection after 30 s, give up after ~1 min, and
+drop a connection whose sent data stays unacknowledged for 60 s (a network black hole)."""
 
 
 def async_url(url: str) -> str:
@@ -22,7 +34,13 @@ def async_url(url: str) -> str:
     raise ConfigError("--database-url: must be sqlite:///PATH or postgresql://USER@HOST/DB")
 
 
-def create_engine(url: str, *, pool_size: int = 5, schema: str | None = None) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 5,
+    schema: str | None = None,
+    statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT_S,
+) -> AsyncEngine:
     """`hide_parameters`: bound values (ids, documents) never appear in error messages.
     `schema` (PostgreSQL, `--db-schema`): every connection's search_path, so every table and
     view, and every statement naming them unqualified, is in that schema."""
@@ -36,12 +54,48 @@ def create_engine(url: str, *, pool_size: int = 5, schema: str | None = None) ->
         engine = create_async_engine(full, connect_args={"timeout": 60}, hide_parameters=True)
         _sqlite_setup(engine)
         return engine
-    connect_args: dict[str, Any] = {}
-    if schema is not None:
-        connect_args["server_settings"] = {"search_path": schema}
-    return create_async_engine(
-        full, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True, connect_args=connect_args
+    try:
+        parsed = sa.engine.make_url(full)
+    except sa.exc.ArgumentError:
+        raise ConfigError(
+            "--database-url: cannot parse it (URL-encode special characters of the password, e.g. @ as %40)"
+        ) from None
+    bare, connect_args = pg_url.translate(
+        parsed, connect_timeout=min(CONNECT_TIMEOUT_S, statement_timeout), command_timeout=statement_timeout
     )
+    if schema is not None:
+        connect_args["server_settings"]["search_path"] = schema
+    engine = create_async_engine(
+        bare,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
+    _postgresql_setup(engine)
+    return engine
+
+
+def _postgresql_setup(engine: AsyncEngine) -> None:
+    @sa.event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        transport = getattr(dbapi_connection.driver_connection, "_transport", None)
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is not None:
+            keepalive(sock)
+
+
+def keepalive(sock: Any) -> None:
+    """TCP keepalives and a user timeout on a connected socket, where the platform has them."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name, value in TCP_KEEPALIVE.items():
+            option = getattr(socket, name, None)
+            if option is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, option, value)
+    except (OSError, AttributeError, TypeError):  # not a TCP socket (a Unix socket), or not settable
+        pass
 
 
 def _sqlite_setup(engine: AsyncEngine) -> None:

@@ -119,13 +119,14 @@ async def _merge_sessions(
     outcomes: dict[str, Outcome] = {}
     written: set[str] = set()
     lost: list[str] = []
-    for id, stored, was_written in await apg.fetch(_sql("pg_merge/sessions"), now, force, run_id):
+    for id, stored, was_written, inserted in await apg.fetch(_sql("pg_merge/sessions"), now, force, run_id):
         outcome = classify(incoming[id], stored, force)
-        outcomes[id] = outcome
-        if was_written:
+        if was_written:  # what the database did (a row inserted since our snapshot was updated)
+            outcome = Outcome.INSERTED if inserted else Outcome.UPDATED
             written.add(id)
         elif outcome in (Outcome.INSERTED, Outcome.UPDATED):
             lost.append(id)
+        outcomes[id] = outcome
     if lost:  # a concurrent writer got there first: classify against what it stored
         rows = await apg.fetch(_sql("pg_merge/versions"), lost)
         again = {row["id"]: row["last_updated"] for row in rows}

@@ -19,7 +19,8 @@ from syncer.documents.rows import SessionBundle
 from syncer.errors import DatabaseUnavailable
 from syncer.outcomes import Failure, Outcome, RunStatus, RunSummary, classify
 from syncer.warehouse import pg_merge, schema
-from syncer.warehouse.database import create_engine, redact_url
+from syncer.warehouse.database import DEFAULT_STATEMENT_TIMEOUT_S, create_engine
+from syncer.warehouse.faults import cannot_open
 from syncer.warehouse.fence import Fence
 from syncer.warehouse.places_seen import PlacesSeen
 from syncer.warehouse.tables import CONNECTORS, EVSES, FAILURES, LOCATIONS, PERIODS, RAW, RUNS, SESSIONS
@@ -54,8 +55,14 @@ class Store:
         """Places this store has committed (the fast path skips copies that would change nothing)."""
 
     @classmethod
-    def open(cls, url: str, schema: str | None = None) -> Store:
-        return cls(create_engine(url, schema=schema), url, schema)
+    def open(
+        cls,
+        url: str,
+        schema: str | None = None,
+        *,
+        statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT_S,
+    ) -> Store:
+        return cls(create_engine(url, schema=schema, statement_timeout=statement_timeout), url, schema)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -73,11 +80,8 @@ class Store:
                 if not await conn.run_sync(lambda c: sa.inspect(c).has_table("syncer_schema")):
                     return None
                 return await conn.scalar(sa.select(sa.func.max(schema.SchemaVersion.version)))
-        except (OSError, sa.exc.DBAPIError) as error:
-            raise DatabaseUnavailable(
-                f"cannot reach the database at {redact_url(self.url)}: {type(error).__name__}: "
-                f"{str(error).splitlines()[0] if str(error) else ''}"
-            ) from None
+        except (OSError, sa.exc.DBAPIError, sa.exc.TimeoutError) as error:
+            raise DatabaseUnavailable(cannot_open(error, self.url)) from None
 
     # -- sessions -------------------------------------------------------------------------
 
@@ -244,7 +248,11 @@ class Store:
         async with self.engine.begin() as conn:
             await conn.execute(
                 sa.insert(table).values(
-                    run_id=run_id, source=source, started_at=started_at, status=RunStatus.RUNNING
+                    run_id=run_id,
+                    source=source,
+                    started_at=started_at,
+                    status=RunStatus.RUNNING,
+                    heartbeat_at=started_at,
                 )
             )
 
