@@ -16,12 +16,14 @@ from syncer.cli.options import (
     DbRetrySeconds,
     DbSchema,
     FailedOut,
+    FutureTolerance,
     GatewayUrl,
     GlobalRate,
     LeaseSeconds,
     Limit,
     LogFormat,
     MaxAttempts,
+    MaxInflightMb,
     MaxRetryAfter,
     MaxRuntime,
     MetricsPort,
@@ -86,6 +88,8 @@ def run(
     until_empty: UntilEmpty = None,
     db_schema: DbSchema = None,
     db_retry_seconds: DbRetrySeconds = None,
+    max_inflight_mb: MaxInflightMb = None,
+    future_tolerance: FutureTolerance = None,
 ) -> None:
     """Sync the sessions named in a file (--ids) or queued in sync_queue (--queue)."""
     options = {name: value for name, value in locals().items() if name not in ("ids", "queue")}

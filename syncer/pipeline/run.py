@@ -16,7 +16,8 @@ import signal
 import time
 import uuid
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import IO
 
 import anyio
@@ -25,14 +26,15 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from syncer.clock import now
 from syncer.documents.rows import SessionBundle
-from syncer.errors import CredentialsRejected, DatabaseUnavailable
+from syncer.errors import CredentialsRejected, DatabaseUnavailable, GatewayUnusable
 from syncer.gateway.client import GatewayClient
 from syncer.observe import progress
-from syncer.observe.logs import get_logger
+from syncer.observe.logs import Redactor, get_logger
 from syncer.outcomes import EXIT_INTERRUPTED, ExitCode, Failure, FailureKind, Outcome, RunStatus, RunSummary
 from syncer.pipeline import handoff
 from syncer.pipeline.batches import batches
 from syncer.pipeline.fetch import fetch_bundle
+from syncer.pipeline.health import GatewayHealth
 from syncer.settings import Settings
 from syncer.sources.base import Source
 from syncer.warehouse.store import Store
@@ -57,9 +59,19 @@ class Run:
     failed_out: IO[str] | None = None
     failing: bool = False
     """A fetcher raised: the run is ending with an error, no fetcher starts another request."""
+    health: GatewayHealth = field(init=False)
+    redactor: Redactor = field(init=False)
+    """Scrubs the token from every failure message and id before it is stored or written."""
+
+    def __post_init__(self) -> None:
+        self.health = GatewayHealth(self.settings.gateway_url or "")
+        self.redactor = Redactor([self.settings.token_value or ""])
 
     def fail(self, failure: Failure) -> None:
         """`failure` is counted when it is settled with the source (`flush_failures`)."""
+        message = self.redactor.text(failure.message)
+        if message != failure.message:
+            failure = replace(failure, message=message)
         self.pending_failures.append(failure)
 
     def count_failure(self, failure: Failure, *, deferred: bool) -> None:
@@ -83,10 +95,11 @@ class Run:
         failures, self.pending_failures = self.pending_failures, []
         if not failures:
             return
-        deferred = await self.source.settle(failures)
-        for failure in failures:
-            self.count_failure(failure, deferred=failure.id in deferred)
-        await self.store.record_failures(self.run_id, failures, at=now())
+        deferred = await self.source.settle(failures)  # by the ids as the source knows them
+        recorded = [replace(f, id=self.redactor.text(f.id)) for f in failures]
+        for failure, shown in zip(failures, recorded, strict=True):
+            self.count_failure(shown, deferred=failure.id in deferred)
+        await self.store.record_failures(self.run_id, recorded, at=now())
 
     # -- the pipeline -----------------------------------------------------------------------
 
@@ -112,13 +125,14 @@ class Run:
     ) -> None:
         async with ids, out:
             policy = self.source.retry_policy(self.settings.max_attempts)
+            future = timedelta(seconds=self.settings.future_tolerance)
             while not self.failing:
                 try:
                     id = await handoff.receive(ids)
                 except anyio.EndOfStream:
                     break
                 try:
-                    result = await fetch_bundle(self.client, id, policy, self.summary)
+                    result = await fetch_bundle(self.client, id, policy, self.summary, self.health, future)
                 except BaseException:
                     # Refused credentials (or cancellation): the task group cancels the others at
                     # its next turn; until then none starts another request (the hand-offs no
@@ -224,6 +238,7 @@ class Run:
         source_name = self.source.name
         await self.store.start_run(self.run_id, source_name, started)
         status, code = RunStatus.OK, ExitCode.OK
+        unusable: BaseException | None = None
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.watch, tg.cancel_scope)
@@ -232,6 +247,17 @@ class Run:
         except* CredentialsRejected as group:
             log.error("run.credentials_rejected", message=str(_first_leaf(group)))
             status, code = RunStatus.CREDENTIALS_REJECTED, ExitCode.CREDENTIALS
+        except* GatewayUnusable as group:
+            unusable = _first_leaf(group)
+        else:
+            if self.signal_received is None:
+                try:
+                    self.health.verdict()
+                except GatewayUnusable as error:
+                    unusable = error
+        if unusable is not None:
+            log.error("run.gateway_unusable", message=str(unusable))
+            status, code = RunStatus.FAILED, ExitCode.USAGE
         with anyio.CancelScope(shield=True):
             await self.flush_failures()  # before the exit code: queue failures count when settled
             await self.source.release()
@@ -239,6 +265,9 @@ class Run:
         if code == ExitCode.OK:
             code = self.summary.exit_code()
             status = RunStatus.FAILED if code else RunStatus.OK
+            if self.health.degraded:  # an outage: no request answered while ids were due
+                log.error("run.degraded", attempts=self.health.attempts, gateway_url=self.health.url)
+                status, code = RunStatus.DEGRADED, ExitCode.FAILED
         if self.signal_received is not None:
             status, code = RunStatus.INTERRUPTED, EXIT_INTERRUPTED[signal.Signals(self.signal_received)]
         with anyio.CancelScope(shield=True):
