@@ -17,6 +17,7 @@ from syncer.gateway.client import GatewayClient
 from syncer.gateway.ratelimit import RateLimiter
 from syncer.ids import shown, valid_id
 from syncer.outcomes import Failure, FailureKind, RunSummary
+from syncer.pipeline.budget import UNBOUNDED, ByteBudget, Ticket
 from syncer.pipeline.health import GatewayHealth
 
 RATE_LIMITED_PAUSE: Final = 1.0
@@ -31,36 +32,40 @@ async def fetch_bundle(
     summary: RunSummary,
     health: GatewayHealth | None = None,
     future_tolerance: timedelta | None = None,
+    ticket: Ticket | None = None,
 ) -> SessionBundle | Failure:
     """Fetch and flatten `id`, retrying transient errors with backoff. Never raises for a
     problem of this id alone: it becomes a `Failure` (kind `not_found` for a 404).
     `CredentialsRejected` propagates: it concerns every id; so does `GatewayUnusable`, raised by
     `health` (told of every attempt) when the first answers show the URL is not the gateway.
 
+    `ticket` holds the memory budget for the body (reserved before it is read): still held
+    when a bundle is returned (the writer releases it once committed), released otherwise.
+
     A document whose version is more than `future_tolerance` ahead of this clock fails as
     `future_version`: stored, it would make every later, correct version of it `stale`.
 
     An envelope 2004 (rate limited inside an HTTP 200) pauses the shared rate limiter, as the
     client does for a 429: the gateway is telling the whole process to slow down."""
+    ticket = ticket or Ticket(ByteBudget(UNBOUNDED))
+    health = health or GatewayHealth("")
     attempt = 0
     while True:
         attempt += 1
         try:
-            body = await client.fetch(id)
+            body = await client.fetch(id, ticket.reserve)
             summary.fetched += 1
+            ticket.settle(len(body))
             bundle = flatten_body(body, requested_id=id)
-            if health is not None:
-                health.attempt(id, None)
-            if future_tolerance is not None and bundle.session.last_updated > now() + future_tolerance:
-                message = (
-                    f"last_updated {bundle.session.last_updated.isoformat()} is more than"
-                    f" {future_tolerance.total_seconds():g} s ahead of this worker's clock"
-                )
-                return Failure(id, FailureKind.FUTURE_VERSION, message)
-            return bundle
+            del body
+            health.attempt(id, None)
+            too_new = _from_the_future(bundle, future_tolerance)
+            if too_new is not None:
+                ticket.release()
+            return too_new or bundle
         except TransientError as error:
-            if health is not None:
-                health.attempt(id, error)
+            ticket.release()
+            health.attempt(id, error)
             if error.kind == RATE_LIMITED_KIND:
                 _limiter(client).pause(error.delay or RATE_LIMITED_PAUSE)
             delay = retry.delay_for(policy, attempt, error)
@@ -75,11 +80,25 @@ async def fetch_bundle(
             summary.retries += 1
             await anyio.sleep(delay)
         except PermanentError as error:
-            if health is not None:
-                health.attempt(id, error)
+            ticket.release()
+            health.attempt(id, error)
             # A source that did not check its ids (the client always does): report it safely.
             reported = id if valid_id(id) else shown(id)
             return Failure(reported, error.kind, str(error), error.http_status)
+        except BaseException:  # refused credentials, cancellation
+            ticket.release()
+            raise
+
+
+def _from_the_future(bundle: SessionBundle, tolerance: timedelta | None) -> Failure | None:
+    version = bundle.session.last_updated
+    if tolerance is None or version <= now() + tolerance:
+        return None
+    message = (
+        f"last_updated {version.isoformat()} is more than {tolerance.total_seconds():g} s"
+        " ahead of this worker's clock"
+    )
+    return Failure(bundle.id, FailureKind.FUTURE_VERSION, message)
 
 
 def _limiter(client: GatewayClient) -> RateLimiter:

@@ -2,7 +2,9 @@
 
     ids ──▶ [producer] ──(bounded)──▶ [N fetchers] ──(bounded)──▶ [writers: batches] ──▶ store
 
-Memory stays flat: both queues are bounded, and nothing holds all ids or all documents.
+Memory stays flat: both queues are bounded, and nothing holds all ids or all documents; the
+documents between fetching and committing are also bounded in bytes (`budget`,
+`--max-inflight-mb`), a batch committed early once it weighs its share of that budget.
 Stopping (SIGTERM/SIGINT, `--max-runtime`, `--limit`) closes the producer at once; the
 fetchers finish what they hold and the writer commits it, within `--shutdown-grace`; past
 that, in-flight work is cancelled and rolled back (never half-written).
@@ -33,6 +35,7 @@ from syncer.observe.logs import Redactor, get_logger
 from syncer.outcomes import EXIT_INTERRUPTED, ExitCode, Failure, FailureKind, Outcome, RunStatus, RunSummary
 from syncer.pipeline import handoff
 from syncer.pipeline.batches import batches
+from syncer.pipeline.budget import MB, ByteBudget, Ticket
 from syncer.pipeline.fetch import fetch_bundle
 from syncer.pipeline.health import GatewayHealth
 from syncer.settings import Settings
@@ -40,6 +43,8 @@ from syncer.sources.base import Source
 from syncer.warehouse.store import Store
 
 BATCH_WAIT_S = 1.0
+Fetched = tuple[SessionBundle, Ticket]
+"""A bundle on its way to the writers, with the memory budget it holds until committed."""
 log = get_logger("syncer.pipeline.run")
 
 
@@ -63,9 +68,12 @@ class Run:
     redactor: Redactor = field(init=False)
     """Scrubs the token from every failure message and id before it is stored or written."""
 
+    budget: ByteBudget = field(init=False)
+
     def __post_init__(self) -> None:
         self.health = GatewayHealth(self.settings.gateway_url or "")
         self.redactor = Redactor([self.settings.token_value or ""])
+        self.budget = ByteBudget(int(self.settings.max_inflight_mb * MB))
 
     def fail(self, failure: Failure) -> None:
         """`failure` is counted when it is settled with the source (`flush_failures`)."""
@@ -120,9 +128,7 @@ class Run:
                 if self.summary.requested >= limit:
                     break
 
-    async def fetch(
-        self, ids: MemoryObjectReceiveStream[str], out: MemoryObjectSendStream[SessionBundle]
-    ) -> None:
+    async def fetch(self, ids: MemoryObjectReceiveStream[str], out: MemoryObjectSendStream[Fetched]) -> None:
         async with ids, out:
             policy = self.source.retry_policy(self.settings.max_attempts)
             future = timedelta(seconds=self.settings.future_tolerance)
@@ -131,8 +137,11 @@ class Run:
                     id = await handoff.receive(ids)
                 except anyio.EndOfStream:
                     break
+                ticket = Ticket(self.budget)
                 try:
-                    result = await fetch_bundle(self.client, id, policy, self.summary, self.health, future)
+                    result = await fetch_bundle(
+                        self.client, id, policy, self.summary, self.health, future, ticket
+                    )
                 except BaseException:
                     # Refused credentials (or cancellation): the task group cancels the others at
                     # its next turn; until then none starts another request (the hand-offs no
@@ -143,15 +152,26 @@ class Run:
                     self.fail(result)
                     continue
                 try:
-                    await handoff.send(out, result)
+                    await handoff.send(out, (result, ticket))
                 except anyio.BrokenResourceError:  # every writer is gone: its error is the run's
+                    ticket.release()
                     break
+                except BaseException:
+                    ticket.release()
+                    raise
 
-    async def write(self, bundles: MemoryObjectReceiveStream[SessionBundle]) -> None:
-        async with bundles, aclosing(batches(bundles, self.settings.batch_size, BATCH_WAIT_S)) as batched:
+    async def write(self, fetched: MemoryObjectReceiveStream[Fetched]) -> None:
+        # A batch of big documents is committed before it holds more than its share of the budget.
+        weight = self.budget.capacity // (self.writers + 1)
+        batched = batches(fetched, self.settings.batch_size, BATCH_WAIT_S, weigh=_held, max_weight=weight)
+        async with fetched, aclosing(batched):
             async for batch in batched:
                 if batch:
-                    await self.commit(batch)
+                    try:
+                        await self.commit([bundle for bundle, _ in batch])
+                    finally:
+                        for _, ticket in batch:
+                            ticket.release()
                 elif self.pending_failures:
                     await self.flush_failures()
 
@@ -191,7 +211,7 @@ class Run:
     async def pipeline(self) -> None:
         concurrency = self.settings.concurrency
         id_send, id_recv = anyio.create_memory_object_stream[str](concurrency)
-        out_send, out_recv = anyio.create_memory_object_stream[SessionBundle](self.settings.batch_size * 2)
+        out_send, out_recv = anyio.create_memory_object_stream[Fetched](self.settings.batch_size * 2)
         async with anyio.create_task_group() as tg:
             tg.start_soon(self.produce, id_send)
             async with id_recv, out_send:
@@ -282,6 +302,10 @@ class Run:
         if self.settings.summary_out:
             self.settings.summary_out.write_text(json.dumps(finished) + "\n", encoding="utf-8")
         return code
+
+
+def _held(item: Fetched) -> int:
+    return item[1].held
 
 
 def _first_leaf(error: BaseException) -> BaseException:
