@@ -34,7 +34,7 @@ from __future__ import annotations
 import contextlib
 import json
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Final, Protocol, Self
@@ -250,10 +250,8 @@ class GatewayClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def fetch(self, id: str, reserve: Callable[[int], Awaitable[None]] | None = None) -> bytes:
-        """One GET of ``{base_url}/sessions/{id}``; the body of a 200, else a syncer error.
-        `reserve(Content-Length)` is awaited before a 200's body is read (the run's memory
-        budget: see `pipeline.budget`)."""
+    async def fetch(self, id: str) -> bytes:
+        """One GET of ``{base_url}/sessions/{id}``; the body of a 200, else a syncer error."""
         if not valid_id(id):  # also refuses "." and ".."
             raise PermanentError(f"invalid session id {id[:80]!r}", kind="invalid_id")
         relative = f"sessions/{quote(id, safe='')}"  # appended to the base URL's path
@@ -266,7 +264,7 @@ class GatewayClient:
                 async with http.get(relative) as response:
                     got_headers = True
                     if response.status == 200:
-                        return self._redactor.data(await self._read_body(response, path, reserve))
+                        return self._redactor.data(await self._read_body(response, path))
                     error = self._status_error(response, path)
                     if isinstance(error, PermanentError):
                         error.foreign = not _is_envelope(await _head(response, http.failures))
@@ -285,15 +283,11 @@ class GatewayClient:
         failure.unreachable = unreachable
         raise failure
 
-    async def _read_body(
-        self, response: _Reply, path: str, reserve: Callable[[int], Awaitable[None]] | None
-    ) -> bytes:
+    async def _read_body(self, response: _Reply, path: str) -> bytes:
         limit = self._max_body_bytes
         declared = _content_length(response)
         if declared is not None and declared > limit:
             raise _too_large(path, limit)
-        if reserve is not None and declared is not None:
-            await reserve(declared)
         chunks: list[bytes] = []
         total = 0
         async for chunk in response.chunks():  # decoded: a gzip bomb is counted inflated

@@ -3,16 +3,18 @@
 The stages' queues bound how many documents are in flight, but one document can be 5 MB, and
 parsed into rows (80,000 charging periods: a tuple, a datetime and a Decimal each) it costs
 several times its size. So each body is weighed (`cost`: its size times `COST_FACTOR`) and
-holds that much of a `ByteBudget` from before it is read until its batch is committed:
+holds that much of a `ByteBudget` from before it is requested until its batch is committed:
 
-    fetch:  reserve(Content-Length x factor)  -> read -> take(the rest, once the size is known)
-            -> parse -> hand the bundle and its cost to the writers
-    write:  a batch is committed early once it weighs its share of the budget; then its cost is released
+    fetch:  acquire(the estimate) -> GET -> take(the rest, once the size is known) -> parse
+            -> hand the bundle and its ticket to the writers
+    write:  a batch is committed early once it weighs its share of the budget; then released
 
-`acquire` waits (first come, first served) while the budget is spent; a single document dearer
-than the whole budget still goes through alone. `take` never waits: it covers what a body
-turned out to weigh beyond its reservation (no Content-Length, a compressed body), so that no
-fetcher ever waits while holding part of the budget (which could deadlock them all).
+The estimate is the dearest of the last bodies received (the whole budget before the first:
+the first request goes alone, so a run of huge documents never starts 32 of them at once).
+`acquire` waits, first come first served, while the budget is spent, and only before a request
+(never inside its deadline); a single document dearer than the whole budget still goes alone.
+`take` never waits: it covers what a body weighs beyond the estimate, so no fetcher ever waits
+while holding part of the budget (which could deadlock them all).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import anyio
 COST_FACTOR: Final = 8
 """Bytes of memory a body costs per byte received, until its batch is committed: the body,
 its parsed rows (measured at ~5 times the body for an 80,000-period document) and the raw text."""
+RECENT: Final = 8
+"""Bodies remembered for the estimate."""
 MB: Final = 1024 * 1024
 UNBOUNDED: Final = 1 << 62
 """The capacity of a budget that never waits (library use without one)."""
@@ -45,6 +49,14 @@ class ByteBudget:
         self.used = 0
         self.peak = 0
         self._waiters: deque[tuple[int, anyio.Event]] = deque()
+        self._recent: deque[int] = deque(maxlen=RECENT)
+
+    def estimate(self) -> int:
+        """What the next body will probably cost: the dearest of the last `RECENT`."""
+        return max(self._recent) if self._recent else self.capacity
+
+    def received(self, cost: int) -> None:
+        self._recent.append(cost)
 
     async def acquire(self, n: int) -> int:
         """Wait until `n` bytes (at most the capacity) are free and hold them; returns the
@@ -93,13 +105,24 @@ class Ticket:
         self.budget = budget
         self.held = 0
 
-    async def reserve(self, size: int) -> None:
-        """Before a body of `size` bytes (its Content-Length) is read."""
-        self.held += await self.budget.acquire(cost(size))
+    async def start(self) -> None:
+        """Before a request: wait for the budget the body will probably need."""
+        self.held += await self.budget.acquire(self.budget.estimate() - self.held)
+        excess = self.held - self.budget.estimate()  # it may have fallen while this one waited
+        if excess > 0:
+            self.budget.release(excess)
+            self.held -= excess
 
     def settle(self, size: int) -> None:
-        """Once the body is read: `size` bytes received (taken beyond the reservation)."""
-        self.held += self.budget.take(cost(size) - self.held)
+        """Once the body is read: `size` bytes received. Takes what it costs beyond the
+        estimate, gives back what the estimate held beyond its cost."""
+        needed = cost(size)
+        self.budget.received(needed)
+        if needed >= self.held:
+            self.held += self.budget.take(needed - self.held)
+        else:
+            self.budget.release(self.held - needed)
+            self.held = needed
 
     def release(self) -> int:
         held, self.held = self.held, 0

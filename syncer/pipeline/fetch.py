@@ -39,7 +39,7 @@ async def fetch_bundle(
     `CredentialsRejected` propagates: it concerns every id; so does `GatewayUnusable`, raised by
     `health` (told of every attempt) when the first answers show the URL is not the gateway.
 
-    `ticket` holds the memory budget for the body (reserved before it is read): still held
+    `ticket` holds the memory budget for the body (acquired before the request): still held
     when a bundle is returned (the writer releases it once committed), released otherwise.
 
     A document whose version is more than `future_tolerance` ahead of this clock fails as
@@ -53,7 +53,8 @@ async def fetch_bundle(
     while True:
         attempt += 1
         try:
-            body = await client.fetch(id, ticket.reserve)
+            await ticket.start()
+            body = await client.fetch(id)
             summary.fetched += 1
             ticket.settle(len(body))
             bundle = flatten_body(body, requested_id=id)
