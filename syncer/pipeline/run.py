@@ -114,10 +114,15 @@ class Run:
     async def produce(self, send: MemoryObjectSendStream[str]) -> None:
         limit = self.settings.limit or math.inf
         async with send:
-            async for item in self.source.ids(self.stop):
+            async for given in self.source.ids(self.stop):
                 if self.stop.is_set():
                     break
                 self.summary.requested += 1
+                item = given
+                if item.rejected is None and self.redactor.text(item.id) != item.id:
+                    # Never sent (it would land in the gateway's access logs); recorded redacted.
+                    message = "the id contains the gateway token"
+                    item = replace(item, rejected=Failure(item.id, FailureKind.INVALID_ID, message))
                 if item.rejected is not None:
                     self.fail(item.rejected)
                 else:
