@@ -1,7 +1,7 @@
 """Memory is bounded by bytes, not by count: documents of 80,000 charging periods (3.4 MB each,
 under the 5 MB cap) served at once to 32 fetchers. Held by count, they were all parsed before
-the writer took them (686 MB peak for 8 of them, 1.36 GB for 40); held by the byte budget the
-worker stays under the pods' limit. Peak RSS of the real CLI in a subprocess of its own."""
+the writer took them (635-686 MB peak for these 8, 1.36 GB for 40); held by the byte budget the
+worker stays under the pods' limit (227 MB). Peak RSS of the real CLI in a subprocess of its own."""
 
 from __future__ import annotations
 
@@ -56,7 +56,6 @@ def test_big_documents_stay_under_the_memory_limit(tmp_path: Path) -> None:
         )
     assert done.returncode == 0, done.stderr[-2000:]
     peak_mb = int(done.stdout.strip().splitlines()[-1]) / 1024
-    print(f"peak RSS {peak_mb:.0f} MB")
     assert peak_mb < LIMIT_MB, f"peak RSS {peak_mb:.0f} MB"
     with sqlite3.connect(database) as conn:
         counts = dict(conn.execute("SELECT session_id, count(*) FROM charging_periods GROUP BY session_id"))
