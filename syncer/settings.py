@@ -66,8 +66,8 @@ class Settings(BaseSettings):
     db_retry_seconds: float = Field(default=60.0, ge=0, le=3600)
     """How long a lost database connection is retried before the run stops (exit 2)."""
     max_inflight_mb: float = Field(default=64.0, ge=1, le=65_536)
-    """Megabytes of response bodies held at once between the fetch and the write stages (each
-    counted at `pipeline.budget.COST_FACTOR` times its size: parsed rows cost more than bytes)."""
+    """Megabytes of documents held at once between the fetch and the write stages (each counted
+    at `pipeline.budget.COST_FACTOR` times its body's size: parsed rows cost more than bytes)."""
     future_tolerance: float = Field(default=86_400.0, ge=0, le=365 * 86_400)
     """Seconds a document's `last_updated` may be ahead of this worker's clock; further ahead
     it fails as `future_version` and is not stored (it would make every later version stale)."""

@@ -24,9 +24,11 @@ from typing import Final
 
 import anyio
 
-COST_FACTOR: Final = 8
-"""Bytes of memory a body costs per byte received, until its batch is committed: the body,
-its parsed rows (measured at ~5 times the body for an 80,000-period document) and the raw text."""
+COST_FACTOR: Final = 20
+"""Bytes of memory a body costs per byte received, until its batch is committed. Measured on
+documents of 80,000 charging periods: the rows kept cost ~5 times the body, but parsing and
+writing one briefly take ~40 times (~145 MB for 3.4 MB), so two such documents must not be in
+flight at once under the default budget."""
 RECENT: Final = 8
 """Bodies remembered for the estimate."""
 MB: Final = 1024 * 1024
@@ -48,7 +50,7 @@ class ByteBudget:
         self.capacity = capacity
         self.used = 0
         self.peak = 0
-        self._waiters: deque[tuple[int, anyio.Event]] = deque()
+        self._waiters: deque[_Waiter] = deque()
         self._recent: deque[int] = deque(maxlen=RECENT)
 
     def estimate(self) -> int:
@@ -58,25 +60,27 @@ class ByteBudget:
     def received(self, cost: int) -> None:
         self._recent.append(cost)
 
-    async def acquire(self, n: int) -> int:
+    async def acquire(self, n: int, *, estimated: bool = False) -> int:
         """Wait until `n` bytes (at most the capacity) are free and hold them; returns the
-        amount held, to be given back with `release`."""
+        amount held, to be given back with `release`. `estimated`: `n` is the estimate, and
+        while this waits it asks for no more than the estimate of the moment (which falls once
+        the first bodies are seen)."""
         n = max(0, min(n, self.capacity))
         if not self._waiters and self.used + n <= self.capacity:
             self._hold(n)
             await anyio.lowlevel.checkpoint()
             return n
-        entry = (n, anyio.Event())
+        entry = _Waiter(n, estimated)
         self._waiters.append(entry)
         try:
-            await entry[1].wait()
+            await entry.event.wait()
         except BaseException:
             if entry in self._waiters:
                 self._waiters.remove(entry)
             else:  # granted while being cancelled: give it back
-                self.release(n)
+                self.release(entry.n)
             raise
-        return n
+        return entry.n
 
     def take(self, n: int) -> int:
         """Hold `n` more bytes now, over the capacity if need be (see the module docstring)."""
@@ -86,14 +90,28 @@ class ByteBudget:
 
     def release(self, n: int) -> None:
         self.used -= n
-        while self._waiters and self.used + self._waiters[0][0] <= self.capacity:
-            m, event = self._waiters.popleft()
-            self._hold(m)
-            event.set()
+        while self._waiters:
+            first = self._waiters[0]
+            if first.estimated:
+                first.n = min(first.n, self.estimate())
+            if self.used + first.n > self.capacity:
+                return
+            self._waiters.popleft()
+            self._hold(first.n)
+            first.event.set()
 
     def _hold(self, n: int) -> None:
         self.used += n
         self.peak = max(self.peak, self.used)
+
+
+class _Waiter:
+    __slots__ = ("estimated", "event", "n")
+
+    def __init__(self, n: int, estimated: bool) -> None:
+        self.n = n
+        self.estimated = estimated
+        self.event = anyio.Event()
 
 
 class Ticket:
@@ -107,7 +125,7 @@ class Ticket:
 
     async def start(self) -> None:
         """Before a request: wait for the budget the body will probably need."""
-        self.held += await self.budget.acquire(self.budget.estimate() - self.held)
+        self.held += await self.budget.acquire(self.budget.estimate() - self.held, estimated=True)
         excess = self.held - self.budget.estimate()  # it may have fallen while this one waited
         if excess > 0:
             self.budget.release(excess)

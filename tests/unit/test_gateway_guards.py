@@ -172,6 +172,29 @@ async def test_a_ticket_holds_its_body_cost_until_released() -> None:
     assert budget.used == 0
 
 
+async def test_requests_waiting_behind_the_first_go_once_its_body_is_small() -> None:
+    """The first request goes alone (nothing seen yet); the others, queued while it was in
+    flight, then ask for the new estimate, not the whole budget: small bodies do not chain
+    every request to the commit of the one before (a throughput of 14/s instead of 50/s)."""
+    budget = ByteBudget(cost(10_000))
+    first = Ticket(budget)
+    await first.start()
+    started: list[int] = []
+
+    async def request(n: int) -> None:
+        await Ticket(budget).start()
+        started.append(n)
+
+    async with anyio.create_task_group() as tg:
+        for n in range(5):
+            tg.start_soon(request, n)
+        await anyio.sleep(0.05)
+        assert started == []
+        first.settle(100)  # not released: its batch is not committed yet
+    assert started == [0, 1, 2, 3, 4]
+    assert budget.used == cost(100) * 6
+
+
 async def test_batches_are_cut_by_weight() -> None:
     send, receive = anyio.create_memory_object_stream[int](100)
     for weight in (5, 5, 30, 1, 1):
