@@ -67,8 +67,8 @@ class Run:
     health: GatewayHealth = field(init=False)
     redactor: Redactor = field(init=False)
     """Scrubs the token from every failure message and id before it is stored or written."""
-
     budget: ByteBudget = field(init=False)
+    """Bytes of documents between the fetch and the write stages (`--max-inflight-mb`)."""
 
     def __post_init__(self) -> None:
         self.health = GatewayHealth(self.settings.gateway_url or "")
