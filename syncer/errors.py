@@ -2,6 +2,7 @@
 
     SyncerError
     ├── ConfigError            bad option or setting                 -> exit 2
+    │   └── GatewayUnusable    the URL is not the gateway, or unreachable from the start
     ├── DatabaseUnavailable    cannot reach or use the database      -> exit 2
     │   └── DatabaseLost       lost mid-run past its retry window    -> exit 2 (after run.finished)
     ├── CredentialsRejected    gateway answered 401/403 (or 2002)    -> exit 3
@@ -25,6 +26,12 @@ class ConfigError(SyncerError):
     """A bad option, environment variable or setting. The message says what to fix."""
 
 
+class GatewayUnusable(ConfigError):
+    """Before any success, the gateway URL answered only with what is not the gateway's JSON
+    envelope (a proxy's HTML 404, a wrong path), or could not be connected to at all: every id
+    would fail the same way, so the run stops. The message names the URL or host:port tried."""
+
+
 class DatabaseUnavailable(SyncerError):
     """The database cannot be reached, or its schema is missing."""
 
@@ -46,6 +53,10 @@ class FetchError(SyncerError):
     """One id could not be synced this time."""
 
     kind: str = "error"
+    foreign: bool = False
+    """The answer was not the gateway's JSON envelope (an HTML or plain-text 404 of a proxy)."""
+    unreachable: bool = False
+    """No connection could be made (refused, DNS, no route): nothing answered at all."""
 
     def __init__(self, message: str, *, kind: str | None = None, http_status: int | None = None) -> None:
         super().__init__(message)

@@ -73,6 +73,8 @@ class FailureKind(StrEnum):
     TRUNCATED = "truncated"
     BODY_TOO_LARGE = "body_too_large"
     RATE_LIMITED_2004 = "rate_limited_2004"
+    FUTURE_VERSION = "future_version"
+    """`last_updated` further ahead of the worker's clock than `--future-tolerance`."""
 
 
 def http_kind(status: int) -> str:

@@ -6,9 +6,12 @@ given) and raises `ConfigError` with one line naming the option and what to fix.
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +19,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from syncer.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///./syncer.db"
+MIN_TOKEN_CHARS: Final = 8
+"""A shorter token could not be redacted safely: `***` in place of every `abc` of every log line."""
+OTHER_VARIABLES: Final = frozenset({"SYNCER_EVENT_LOOP", "SYNCER_SIMULATE_TOKEN"})
+"""`SYNCER_*` variables read elsewhere than `Settings` (event_loop.py, `syncer simulate`)."""
+IGNORED_PREFIX: Final = "SYNCER_TEST_"
+"""The test suite's own variables (`SYNCER_TEST_PG_URL`, `SYNCER_TEST_DB_PREFIX`): never an error."""
 
 
 class Settings(BaseSettings):
@@ -62,6 +71,12 @@ class Settings(BaseSettings):
     each attempt (with jitter, capped at an hour), before it is claimed again."""
     db_timeout: float = Field(default=60.0, gt=0, le=3600)
     """Seconds to wait for one database statement's answer before the connection counts as lost."""
+    max_inflight_mb: float = Field(default=64.0, ge=1, le=65_536)
+    """Megabytes of documents held at once between the fetch and the write stages (each counted
+    at `pipeline.budget.COST_FACTOR` times its body's size: parsed rows cost more than bytes)."""
+    future_tolerance: float = Field(default=86_400.0, ge=0, le=365 * 86_400)
+    """Seconds a document's `last_updated` may be ahead of this worker's clock; further ahead
+    it fails as `future_version` and is not stored (it would make every later version stale)."""
 
     @field_validator("shard")
     @classmethod
@@ -88,7 +103,21 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        if "@" in urlsplit(value).netloc:
+            raise ValueError("must not hold credentials (user:password@); give the token with SYNCER_TOKEN")
         return value
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        text = value.get_secret_value().strip()  # secrets mounted from files often end in a newline
+        if not text:
+            return None
+        if len(text) < MIN_TOKEN_CHARS:
+            raise ValueError(f"is shorter than {MIN_TOKEN_CHARS} characters: too short to redact safely")
+        return SecretStr(text)
 
     @field_validator("database_url")
     @classmethod
@@ -120,8 +149,27 @@ def _option(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def unknown_variables(environ: dict[str, str] | None = None) -> ConfigError | None:
+    """The error for the first `SYNCER_*` variable nothing reads (a typo silently ignored
+    otherwise), with the closest known name; None when all are known. `SYNCER_TEST_*` are the
+    test suite's own and are ignored."""
+    env = os.environ if environ is None else environ
+    known = {f"SYNCER_{name.upper()}" for name in Settings.model_fields} | OTHER_VARIABLES
+    for key in sorted(env):
+        upper = key.upper()
+        if not upper.startswith("SYNCER_") or upper.startswith(IGNORED_PREFIX) or upper in known:
+            continue
+        close = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else "; see syncer run --help"
+        return ConfigError(f"{key[:60]}: unknown variable{hint}")
+    return None
+
+
 def load_settings(**options: Any) -> Settings:
     given = {key: value for key, value in options.items() if value is not None}
+    unknown = unknown_variables()
+    if unknown is not None:
+        raise unknown
     try:
         return Settings(**given)
     except ValidationError as error:

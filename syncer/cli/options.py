@@ -136,3 +136,17 @@ DbTimeout = Annotated[
         " (default 60) [env SYNCER_DB_TIMEOUT]"
     ),
 ]
+MaxInflightMb = Annotated[
+    float | None,
+    typer.Option(
+        help="Megabytes of documents held between fetching and writing (default 64)"
+        " [env SYNCER_MAX_INFLIGHT_MB]"
+    ),
+]
+FutureTolerance = Annotated[
+    float | None,
+    typer.Option(
+        help="Seconds a last_updated may be ahead of this clock before the document is refused"
+        " (default 86400) [env SYNCER_FUTURE_TOLERANCE]"
+    ),
+]

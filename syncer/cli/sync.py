@@ -17,12 +17,14 @@ from syncer.cli.options import (
     DbSchema,
     DbTimeout,
     FailedOut,
+    FutureTolerance,
     GatewayUrl,
     GlobalRate,
     LeaseSeconds,
     Limit,
     LogFormat,
     MaxAttempts,
+    MaxInflightMb,
     MaxRetryAfter,
     MaxRuntime,
     MetricsPort,
@@ -92,6 +94,8 @@ def run(
     db_retry_seconds: DbRetrySeconds = None,
     queue_backoff_seconds: QueueBackoffSeconds = None,
     db_timeout: DbTimeout = None,
+    max_inflight_mb: MaxInflightMb = None,
+    future_tolerance: FutureTolerance = None,
 ) -> None:
     """Sync the sessions named in a file (--ids) or queued in sync_queue (--queue)."""
     options = {name: value for name, value in locals().items() if name not in ("ids", "queue")}

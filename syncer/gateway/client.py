@@ -6,11 +6,16 @@ returns the body bytes of an HTTP 200 (the envelope is checked by the parser, vi
 
     200                               -> body bytes
     401, 403                          -> CredentialsRejected
-    404                               -> PermanentError(kind="not_found")
+    404                               -> PermanentError(kind="not_found"); `foreign` when its
+                                         body is not a JSON envelope (a proxy's, a wrong path)
     408, 425, 429, 5xx                -> TransientError(kind="http_<status>", delay=Retry-After)
     any other status                  -> PermanentError(kind="http_<status>")
     deadline passed                   -> TransientError(kind="timeout")
-    I/O error before / after headers  -> TransientError(kind="connection" / "truncated")
+    I/O error before / after headers  -> TransientError(kind="connection" / "truncated");
+                                         `unreachable` when no connection could be made
+
+The body of a 200 comes back with the token redacted (a gateway that echoes it in a field
+would otherwise have it stored).
 
 429 (and 503 with Retry-After) also pauses the shared `RateLimiter`, slowing the whole process.
 No message carries the token or a header: HTTP library exceptions are never chained, only
@@ -27,6 +32,7 @@ status mapping, messages) is shared, so both behave the same.
 from __future__ import annotations
 
 import contextlib
+import json
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
@@ -43,8 +49,11 @@ from syncer import __version__
 from syncer.errors import ConfigError, CredentialsRejected, PermanentError, TransientError
 from syncer.gateway.ratelimit import RateLimiter, parse_retry_after
 from syncer.ids import valid_id
+from syncer.observe.logs import Redactor
 
 RETRYABLE_STATUSES: Final = frozenset({408, 425, 429, 500, 502, 503, 504})
+REDACT_MIN_CHARS: Final = 8
+"""Tokens at least this long are redacted from bodies (`Settings` refuses shorter ones)."""
 DRAIN_LIMIT: Final = 64 * 1024
 """Error bodies up to this size are read so the connection can be reused."""
 
@@ -70,6 +79,8 @@ class _Backend(Protocol):
     timeouts: tuple[type[BaseException], ...]
     failures: tuple[type[BaseException], ...]
     """I/O errors: `connection` before the headers arrived, `truncated` after."""
+    unreachable: tuple[type[BaseException], ...]
+    """The failures that mean no connection could be made at all (refused, DNS)."""
 
     def get(self, relative: str) -> contextlib.AbstractAsyncContextManager[_Reply]: ...
 
@@ -96,6 +107,7 @@ class _HttpxBackend:
     enforces_deadline = False
     timeouts: tuple[type[BaseException], ...] = (TimeoutError, httpx.TimeoutException)
     failures: tuple[type[BaseException], ...] = (httpx.TransportError, httpx.DecodingError)
+    unreachable: tuple[type[BaseException], ...] = (httpx.ConnectError,)
 
     def __init__(
         self,
@@ -148,6 +160,7 @@ class _AiohttpBackend:
     (one timer per request; anyio's `fail_after` costs more than a tenth of a request)."""
     timeouts: tuple[type[BaseException], ...] = (TimeoutError,)
     failures: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError)
+    unreachable: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError, ConnectionRefusedError)
 
     def __init__(self, url: httpx.URL, headers: dict[str, str], timeout: float, max_connections: int) -> None:
         self._base = str(url).rstrip("/")
@@ -211,6 +224,8 @@ class GatewayClient:
             if not all(" " <= ch <= "~" for ch in token):
                 raise ConfigError("gateway token contains characters not allowed in an HTTP header")
             headers["Authorization"] = f"Bearer {token}"
+        # Settings refuse a shorter token; a test's "t" would redact every "t" of every body.
+        self._redactor = Redactor([token] if len(token) >= REDACT_MIN_CHARS else [])
         self._limiter = limiter
         self._timeout = timeout
         self._max_body_bytes = max_body_bytes
@@ -249,18 +264,24 @@ class GatewayClient:
                 async with http.get(relative) as response:
                     got_headers = True
                     if response.status == 200:
-                        return await self._read_body(response, path)
+                        return self._redactor.data(await self._read_body(response, path))
                     error = self._status_error(response, path)
-                    size = _content_length(response)
-                    if size is not None and size <= DRAIN_LIMIT:
-                        await response.drain()
+                    if isinstance(error, PermanentError):
+                        error.foreign = not _is_envelope(await _head(response, http.failures))
+                    else:
+                        size = _content_length(response)
+                        if size is not None and size <= DRAIN_LIMIT:
+                            await response.drain()
                     raise error
         except http.timeouts as exc:
-            kind, name = "timeout", type(exc).__name__
+            kind, name, unreachable = "timeout", type(exc).__name__, False
         except http.failures as exc:
+            unreachable = not got_headers and isinstance(exc, http.unreachable)
             kind, name = ("truncated" if got_headers else "connection"), type(exc).__name__
         # Raised outside the except block so no library exception is attached as the context.
-        raise TransientError(f"{name} on GET {path}", kind=kind)
+        failure = TransientError(f"{name} on GET {path}", kind=kind)
+        failure.unreachable = unreachable
+        raise failure
 
     async def _read_body(self, response: _Reply, path: str) -> bytes:
         limit = self._max_body_bytes
@@ -303,6 +324,36 @@ def _env_proxy(url: str) -> str | None:
         return None
     proxies = urllib.request.getproxies_environment()
     return proxies.get(parsed.scheme) or proxies.get("all")
+
+
+async def _head(response: _Reply, failures: tuple[type[BaseException], ...]) -> bytes | None:
+    """The body of an error answer, if it is at most `DRAIN_LIMIT` bytes (read whole, so the
+    connection can be reused); None when longer (the connection is then dropped) or unreadable."""
+    size = _content_length(response)
+    if size is not None and size > DRAIN_LIMIT:
+        return None
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        async for chunk in response.chunks():
+            total += len(chunk)
+            if total > DRAIN_LIMIT:
+                return None
+            chunks.append(chunk)
+    except failures:
+        return None
+    return b"".join(chunks)
+
+
+def _is_envelope(body: bytes | None) -> bool:
+    """Whether an error body is the gateway's JSON envelope (an object with `status_code`)."""
+    if not body or not body.lstrip().startswith(b"{"):
+        return False
+    try:
+        parsed = json.loads(body)
+    except ValueError:  # not UTF-8 or not JSON
+        return False
+    return isinstance(parsed, dict) and "status_code" in parsed
 
 
 def _content_length(response: _Reply) -> int | None:

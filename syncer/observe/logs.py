@@ -2,12 +2,16 @@
 
 Every event goes to stderr. `configure(secrets=[token])` installs a processor that replaces
 any occurrence of a secret in any value (messages, exceptions, tracebacks) with `***`, and
-drops keys that only ever hold credentials.
+drops keys that only ever hold credentials. The same `Redactor` scrubs what the syncer stores
+(failure messages and ids, `sync_queue.last_error`, `--failed-out`) and the bodies the gateway
+sends (a gateway that echoes the token in a field): one definition of "the token", matched
+case-insensitively (a gateway may upper-case what it echoes).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any, Literal
@@ -23,12 +27,25 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str]) -> None:
         self.secrets = tuple(s for s in secrets if s)
+        # Longest first: a secret that contains another is replaced whole.
+        ordered = sorted(self.secrets, key=len, reverse=True)
+        self._text = re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE) if ordered else None
+        encoded = [s.encode("utf-8") for s in ordered]
+        self._bytes = re.compile(b"|".join(map(re.escape, encoded)), re.IGNORECASE) if encoded else None
+
+    def text(self, value: str) -> str:
+        """`value` with every secret (in any case) replaced by `***`."""
+        return value if self._text is None else self._text.sub(REDACTED, value)
+
+    def data(self, value: bytes) -> bytes:
+        """`value` (a response body) with every secret (ASCII case-insensitively) replaced by `***`."""
+        if self._bytes is None or self._bytes.search(value) is None:  # the common case: no copy
+            return value
+        return self._bytes.sub(REDACTED.encode(), value)
 
     def scrub(self, value: Any) -> Any:
         if isinstance(value, str):
-            for secret in self.secrets:
-                value = value.replace(secret, REDACTED)
-            return value
+            return self.text(value)
         if isinstance(value, dict):
             return {
                 k: REDACTED if str(k).lower() in _SECRET_KEYS else self.scrub(v) for k, v in value.items()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from syncer.clock import now
-from syncer.observe.logs import get_logger
+from syncer.observe.logs import Redactor, get_logger
 from syncer.pipeline.start import open_store
 from syncer.settings import Settings
 from syncer.sources.file import file_ids
@@ -16,6 +16,7 @@ async def enqueue(settings: Settings, spec: str) -> int:
     log = get_logger("syncer.queue")
     total = EnqueueCounts(0, 0, 0)
     invalid = 0
+    redactor = Redactor([settings.token_value or ""])  # an id holding the token is never stored
     async with await open_store(settings) as store:
         queue = Queue(store)
         batch: list[str] = []
@@ -26,7 +27,7 @@ async def enqueue(settings: Settings, spec: str) -> int:
             batch.clear()
 
         async for item in file_ids(spec):
-            if not item.valid:
+            if not item.valid or redactor.text(item.id) != item.id:
                 invalid += 1
                 log.warning("enqueue.invalid_id", line=item.line, id=item.id[:80])
                 continue

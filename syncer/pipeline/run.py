@@ -2,7 +2,9 @@
 
     ids ──▶ [producer] ──(bounded)──▶ [N fetchers] ──(bounded)──▶ [writers: batches] ──▶ store
 
-Memory stays flat: both queues are bounded, and nothing holds all ids or all documents.
+Memory stays flat: both queues are bounded, and nothing holds all ids or all documents; the
+documents between fetching and committing are also bounded in bytes (`budget`,
+`--max-inflight-mb`), a batch committed early once it weighs its share of that budget.
 Stopping (SIGTERM/SIGINT, `--max-runtime`, `--limit`) closes the producer at once; the
 fetchers finish what they hold and the writer commits it, within `--shutdown-grace`; past
 that, in-flight work is cancelled and rolled back (never half-written).
@@ -21,8 +23,8 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from functools import partial
 from typing import IO
 
@@ -32,15 +34,17 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from syncer.clock import now
 from syncer.documents.rows import SessionBundle
-from syncer.errors import CredentialsRejected, DatabaseLost
+from syncer.errors import CredentialsRejected, DatabaseLost, GatewayUnusable
 from syncer.gateway.client import GatewayClient
 from syncer.observe import progress
-from syncer.observe.logs import get_logger
+from syncer.observe.logs import Redactor, get_logger
 from syncer.outcomes import EXIT_INTERRUPTED, ExitCode, Failure, FailureKind, Outcome, RunStatus, RunSummary
 from syncer.pipeline import handoff
 from syncer.pipeline.batches import batches
+from syncer.pipeline.budget import MB, ByteBudget, Ticket
 from syncer.pipeline.db_guard import DbGuard
 from syncer.pipeline.fetch import fetch_bundle
+from syncer.pipeline.health import GatewayHealth
 from syncer.pipeline.run_end import RunEnd
 from syncer.settings import Settings
 from syncer.sources.base import Source, SourceId
@@ -49,6 +53,8 @@ from syncer.warehouse.faults import classify
 from syncer.warehouse.store import Store
 
 BATCH_WAIT_S = 1.0
+Fetched = tuple[SessionBundle, Ticket]
+"""A bundle on its way to the writers, with the memory budget it holds until committed."""
 log = get_logger("syncer.pipeline.run")
 
 
@@ -70,17 +76,28 @@ class Run:
     """A fetcher raised: the run is ending with an error, no fetcher starts another request."""
     guard: DbGuard = field(init=False)
     end: RunEnd = field(init=False)
+    health: GatewayHealth = field(init=False)
+    redactor: Redactor = field(init=False)
+    """Scrubs the token from every failure message and id before it is stored or written."""
+    budget: ByteBudget = field(init=False)
+    """Bytes of documents between the fetch and the write stages (`--max-inflight-mb`)."""
 
     def __post_init__(self) -> None:
         signalled = lambda: self.signal_received is not None  # noqa: E731 - stop retrying on SIGTERM
         self.guard = DbGuard(self.store.url, self.settings.db_retry_seconds, stopping=signalled)
         self.end = RunEnd(self.guard, self.settings.db_timeout)
+        self.health = GatewayHealth(self.settings.gateway_url or "")
+        self.redactor = Redactor([self.settings.token_value or ""])
+        self.budget = ByteBudget(int(self.settings.max_inflight_mb * MB))
 
     async def ending(self, step: str, action: Callable[[], Awaitable[None]]) -> None:
         await self.end.step(step, action, signalled=self.signal_received is not None)
 
     def fail(self, failure: Failure) -> None:
         """`failure` is counted when it is settled with the source (`flush_failures`)."""
+        message = self.redactor.text(failure.message)
+        if message != failure.message:
+            failure = replace(failure, message=message)
         self.pending_failures.append(failure)
 
     def count_failure(self, failure: Failure, *, deferred: bool) -> None:
@@ -109,19 +126,25 @@ class Run:
         except BaseException:
             self.pending_failures[:0] = failures  # still to settle (the run's end tries again)
             raise
-        for failure in failures:
-            self.count_failure(failure, deferred=failure.id in deferred)
-        await self.guard.call(lambda: self.store.record_failures(self.run_id, failures, at=now()))
+        recorded = [replace(f, id=self.redactor.text(f.id)) for f in failures]
+        for failure, shown in zip(failures, recorded, strict=True):
+            self.count_failure(shown, deferred=failure.id in deferred)
+        await self.guard.call(lambda: self.store.record_failures(self.run_id, recorded, at=now()))
 
     # -- the pipeline -----------------------------------------------------------------------
 
     async def produce(self, send: MemoryObjectSendStream[str]) -> None:
         limit = self.settings.limit or math.inf
         async with send:
-            async for item in self.ids():
+            async for given in self.ids():
                 if self.stop.is_set():
                     break
                 self.summary.requested += 1
+                item = given
+                if item.rejected is None and self.redactor.text(item.id) != item.id:
+                    # Never sent (it would land in the gateway's access logs); recorded redacted.
+                    message = "the id contains the gateway token"
+                    item = replace(item, rejected=Failure(item.id, FailureKind.INVALID_ID, message))
                 if item.rejected is not None:
                     self.fail(item.rejected)
                 else:
@@ -144,18 +167,20 @@ class Run:
                     raise
                 await self.guard.wait(error)  # pauses, or gives up: DatabaseLost
 
-    async def fetch(
-        self, ids: MemoryObjectReceiveStream[str], out: MemoryObjectSendStream[SessionBundle]
-    ) -> None:
+    async def fetch(self, ids: MemoryObjectReceiveStream[str], out: MemoryObjectSendStream[Fetched]) -> None:
         async with ids, out:
             policy = self.source.retry_policy(self.settings.max_attempts)
+            future = timedelta(seconds=self.settings.future_tolerance)
             while not self.failing:
                 try:
                     id = await handoff.receive(ids)
                 except anyio.EndOfStream:
                     break
+                ticket = Ticket(self.budget)
                 try:
-                    result = await fetch_bundle(self.client, id, policy, self.summary)
+                    result = await fetch_bundle(
+                        self.client, id, policy, self.summary, self.health, future, ticket
+                    )
                 except BaseException:
                     # Refused credentials (or cancellation): the task group cancels the others at
                     # its next turn; until then none starts another request (the hand-offs no
@@ -166,15 +191,26 @@ class Run:
                     self.fail(result)
                     continue
                 try:
-                    await handoff.send(out, result)
+                    await handoff.send(out, (result, ticket))
                 except anyio.BrokenResourceError:  # every writer is gone: its error is the run's
+                    ticket.release()
                     break
+                except BaseException:
+                    ticket.release()
+                    raise
 
-    async def write(self, bundles: MemoryObjectReceiveStream[SessionBundle]) -> None:
-        async with bundles, aclosing(batches(bundles, self.settings.batch_size, BATCH_WAIT_S)) as batched:
+    async def write(self, fetched: MemoryObjectReceiveStream[Fetched]) -> None:
+        # A batch of big documents is committed before it holds more than its share of the budget.
+        weight = self.budget.capacity // (self.writers + 1)
+        batched = batches(fetched, self.settings.batch_size, BATCH_WAIT_S, weigh=_held, max_weight=weight)
+        async with fetched, aclosing(batched):
             async for batch in batched:
                 if batch:
-                    await self.commit(batch)
+                    try:
+                        await self.commit([bundle for bundle, _ in batch])
+                    finally:
+                        for _, ticket in batch:
+                            ticket.release()
                 elif self.pending_failures:
                     await self.flush_failures()
 
@@ -216,7 +252,7 @@ class Run:
     async def pipeline(self) -> None:
         concurrency = self.settings.concurrency
         id_send, id_recv = anyio.create_memory_object_stream[str](concurrency)
-        out_send, out_recv = anyio.create_memory_object_stream[SessionBundle](self.settings.batch_size * 2)
+        out_send, out_recv = anyio.create_memory_object_stream[Fetched](self.settings.batch_size * 2)
         async with anyio.create_task_group() as tg:
             tg.start_soon(self.produce, id_send)
             async with id_recv, out_send:
@@ -267,9 +303,35 @@ class Run:
 
     async def execute(self) -> int:
         started, clock = now(), time.monotonic()
-        source_name = self.source.name
         await self.begin(started)
+        status, code = await self.drive()
+        # Before the exit code: queue failures count when settled.
+        await self.ending("failures", self.flush_failures)
+        released: list[int | None] = [None]
+
+        async def release() -> None:
+            released[0] = await self.source.release()
+
+        await self.ending("leases", release)
+        self.summary.duration_s = time.monotonic() - clock
+        status, code = self.verdict(status, code)
+
+        async def finish() -> None:
+            await self.store.finish_run(
+                self.run_id, self.summary, status=status, exit_code=code, finished_at=now()
+            )
+
+        await self.ending("run_row", finish)
+        if self.end.incomplete is not None and code != ExitCode.USAGE:
+            log.error("run.database_lost", message=self.end.incomplete)
+            status, code = RunStatus.FAILED, ExitCode.USAGE
+        self.report(status, code, released[0])
+        return code
+
+    async def drive(self) -> tuple[RunStatus, ExitCode]:
+        """The pipeline and its watcher, to their end; what ended the run early, if anything."""
         status, code = RunStatus.OK, ExitCode.OK
+        unusable: BaseException | None = None
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.watch, tg.cancel_scope)
@@ -281,45 +343,50 @@ class Run:
         except* DatabaseLost as group:
             log.error("run.database_lost", message=str(_first_leaf(group)))
             status, code = RunStatus.FAILED, ExitCode.USAGE
-        # Before the exit code: queue failures count when settled.
-        await self.ending("failures", self.flush_failures)
-        released: list[int | None] = [None]
+        except* GatewayUnusable as group:
+            unusable = _first_leaf(group)
+        else:
+            if self.signal_received is None:
+                try:
+                    self.health.verdict()
+                except GatewayUnusable as error:
+                    unusable = error
+        if unusable is not None:
+            log.error("run.gateway_unusable", message=str(unusable))
+            status, code = RunStatus.FAILED, ExitCode.USAGE
+        return status, code
 
-        async def release() -> None:
-            released[0] = await self.source.release()
-
-        await self.ending("leases", release)
-        left = released[0]
-        self.summary.duration_s = time.monotonic() - clock
+    def verdict(self, status: RunStatus, code: ExitCode) -> tuple[RunStatus, ExitCode]:
+        """The run's status and exit code, from how it ended and what became of its ids."""
         if code == ExitCode.OK:
             code = self.summary.exit_code()
             status = RunStatus.FAILED if code else RunStatus.OK
+            if self.health.degraded:  # an outage: no request answered while ids were due
+                log.error("run.degraded", attempts=self.health.attempts, gateway_url=self.health.url)
+                status, code = RunStatus.DEGRADED, ExitCode.FAILED
         if self.signal_received is not None and code != ExitCode.USAGE:
             status, code = RunStatus.INTERRUPTED, EXIT_INTERRUPTED[signal.Signals(self.signal_received)]
         if self.end.incomplete is not None and code != ExitCode.USAGE:
             # Not a clean drain, whatever the ids did: the database could not take the run's end.
             log.error("run.database_lost", message=self.end.incomplete)
             status, code = RunStatus.FAILED, ExitCode.USAGE
+        return status, code
 
-        async def finish() -> None:
-            await self.store.finish_run(
-                self.run_id, self.summary, status=status, exit_code=code, finished_at=now()
-            )
-
-        await self.ending("run_row", finish)
-        if self.end.incomplete is not None and code != ExitCode.USAGE:
-            log.error("run.database_lost", message=self.end.incomplete)
-            status, code = RunStatus.FAILED, ExitCode.USAGE
-        finished = {"run_id": self.run_id, "source": source_name, "status": status, "exit_code": code}
+    def report(self, status: RunStatus, code: ExitCode, pending_left: int | None) -> None:
+        """The one `run.finished` line (and `--summary-out`)."""
+        finished = {"run_id": self.run_id, "source": self.source.name, "status": status, "exit_code": code}
         if self.settings.shard:
             finished["shard"] = self.settings.shard
         finished.update(self.summary.as_dict())
-        if left is not None:
-            finished["pending_left"] = left  # queue: ids still pending or leased (not failures)
+        if pending_left is not None:
+            finished["pending_left"] = pending_left  # queue: ids still pending or leased (not failures)
         log.info("run.finished", **finished)
         if self.settings.summary_out:
             self.settings.summary_out.write_text(json.dumps(finished) + "\n", encoding="utf-8")
-        return code
+
+
+def _held(item: Fetched) -> int:
+    return item[1].held
 
 
 def _first_leaf(error: BaseException) -> BaseException:

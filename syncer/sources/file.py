@@ -1,6 +1,12 @@
 """The ids of a file or stdin. `file_ids` reads lazily (never the whole file), skips blanks and
 `#` comments, lower-cases, drops duplicates and rejects invalid ids up front; `FileSource` is
 the `Source` the pipeline runs on (optionally one shard of the file: `--shard K/N`).
+
+A line is never silently changed into another id: only a leading byte-order mark, the line
+ending and ASCII spaces or tabs around the id are dropped. Any other whitespace or control
+character (a no-break space, U+2028, ...) leaves the line invalid. A line longer than
+`MAX_LINE_CHARS` is rejected without being held in memory (the rest of it is skipped a chunk
+at a time).
 """
 
 from __future__ import annotations
@@ -22,20 +28,42 @@ from syncer.sources.base import SourceId
 from syncer.sources.seen_ids import SeenIds
 
 _LINES_PER_READ = 2_000
+MAX_LINE_CHARS = 1_024
+"""The longest line read whole; past that the line is an invalid id (ids are 64 at most)."""
+_SKIP_CHARS = 64 * 1024
+BOM = "\ufeff"
 DEDUPE_WINDOW = 2_000_000
 """Distinct ids remembered for dropping duplicates (`SeenIds`: 64 MB at most). Past that a
 repeated id is fetched again, which is harmless: its second write counts as `unchanged`."""
 
 
-def _clean(lines: Iterator[str]) -> Iterator[SourceId]:
+def _lines(handle: IO[str]) -> Iterator[tuple[str, bool]]:
+    """Each line of `handle` (at most `MAX_LINE_CHARS` of it) and whether it was cut short."""
+    first = True
+    while True:
+        line = handle.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        if first:
+            line, first = line.removeprefix(BOM), False
+        cut = len(line) > MAX_LINE_CHARS and not line.endswith("\n")
+        while cut:  # skip the rest of an overlong line without keeping it
+            rest = handle.readline(_SKIP_CHARS)
+            if not rest or rest.endswith("\n"):
+                break
+        yield line[:MAX_LINE_CHARS], cut
+
+
+def _clean(lines: Iterator[tuple[str, bool]]) -> Iterator[SourceId]:
     seen = SeenIds(DEDUPE_WINDOW)
-    for number, raw in enumerate(lines, start=1):
-        text = raw.strip()
+    for number, (raw, cut) in enumerate(lines, start=1):
+        text = raw.rstrip("\r\n").strip(" \t")
         if not text or text.startswith("#"):
             continue
-        if not valid_id(text):
+        if cut or not valid_id(text):
             reported = shown(text)
-            message = f"line {number}: not 1-64 of [A-Za-z0-9._-]"
+            why = f"longer than {MAX_LINE_CHARS} characters" if cut else "not 1-64 of [A-Za-z0-9._-]"
+            message = f"line {number}: {why}"
             yield SourceId(reported, line=number, rejected=Failure(reported, FailureKind.INVALID_ID, message))
             continue
         key = text.lower()
@@ -53,7 +81,7 @@ def _open(spec: str) -> IO[str]:
 
 
 def _chunks(handle: IO[str]) -> Iterator[list[SourceId]]:
-    cleaned = _clean(iter(handle))
+    cleaned = _clean(_lines(handle))
     while True:
         chunk = []
         for item in cleaned:

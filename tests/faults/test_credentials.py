@@ -65,7 +65,15 @@ def test_the_cli_says_why_in_one_line(sqlite_url: str, tmp_path: Path) -> None:
     ids = id_file(tmp_path / "ids.txt", IDS[:50])
     with running_sandbox_in_thread(SandboxConfig(token=TOKEN, auth_failure_status=403)) as url:
         result = syncer(
-            "run", "--ids", str(ids), "--gateway-url", url, "--database-url", sqlite_url, "--token", "nope"
+            "run",
+            "--ids",
+            str(ids),
+            "--gateway-url",
+            url,
+            "--database-url",
+            sqlite_url,
+            "--token",
+            "nope-wrong-token",
         )
     assert result.code == 3
     errors = [event for event in result.events if event.get("level") == "error"]

@@ -113,7 +113,7 @@ def test_runs_that_cannot_start_exit_2_without_the_token(
     assert_no_secret(result.stdout, result.stderr)
 
 
-def test_unreachable_gateway_fails_every_id_without_the_token(sqlite_url: str, tmp_path: Path) -> None:
+def test_unreachable_gateway_stops_the_run_without_the_token(sqlite_url: str, tmp_path: Path) -> None:
     ids = id_file(tmp_path / "ids.txt", IDS[:4])
     result = syncer(
         "run",
@@ -128,7 +128,8 @@ def test_unreachable_gateway_fails_every_id_without_the_token(sqlite_url: str, t
         "--token",
         TOKEN,
     )
-    assert result.code == 1, result.stderr[-2000:]
+    assert result.code == 2, result.stderr[-2000:]  # unreachable from the start: exit 2 (contract)
+    assert "127.0.0.1:9" in str(error_lines(result)[0]["message"])
     failures = asyncio.run(read_tables(sqlite_url)).failure_rows
-    assert [row["kind"] for row in failures] == ["connection"] * 4
+    assert {row["kind"] for row in failures} == {"connection"}
     assert_no_secret(result.stdout, result.stderr, json.dumps(failures, default=str))

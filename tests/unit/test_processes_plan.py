@@ -20,7 +20,12 @@ def test_shares_add_up_and_differ_by_one_at_most(total: int, parts: int) -> None
 
 def test_each_child_gets_its_share_of_every_budget(tmp_path: Path) -> None:
     settings = load_settings(
-        processes=3, concurrency=64, rate=30.0, limit=10, failed_out=tmp_path / "f.txt", token="tok"
+        processes=3,
+        concurrency=64,
+        rate=30.0,
+        limit=10,
+        failed_out=tmp_path / "f.txt",
+        token="tok-0123456789",
     )
     children = [child_settings(settings, k, 3, "ids.txt", tmp_path) for k in range(3)]
     assert [c["concurrency"] for c in children] == [22, 21, 21]
@@ -39,16 +44,16 @@ def test_a_child_env_carries_the_settings_and_not_the_parents_own(
 ) -> None:
     monkeypatch.setenv("SYNCER_LIMIT", "5")  # already read into the settings; the child gets its share
     monkeypatch.setenv("SYNCER_PROCESSES", "4")
-    settings = load_settings(processes=2, token="tok-en", progress=None)
+    settings = load_settings(processes=2, token="tok-en-0123456789", progress=None)
     env = child_env(child_settings(settings, 1, 2, "ids.txt", tmp_path))
-    assert env["SYNCER_TOKEN"] == "tok-en"
+    assert env["SYNCER_TOKEN"] == "tok-en-0123456789"
     assert env["SYNCER_PROCESSES"] == "1" and env["SYNCER_LIMIT"] == "2" and env["SYNCER_SHARD"] == "1/2"
     assert env["SYNCER_PROGRESS"] == "false"
     assert load_settings(**{}).processes == 4  # the parent's variable is still the parent's
     child = load_settings(
         **{k[len("SYNCER_") :].lower(): v for k, v in env.items() if k.startswith("SYNCER_")}
     )
-    assert (child.concurrency, child.shard, child.token_value) == (16, "1/2", "tok-en")
+    assert (child.concurrency, child.shard, child.token_value) == (16, "1/2", "tok-en-0123456789")
 
 
 def test_never_more_children_than_ids_or_requests() -> None:
