@@ -27,11 +27,12 @@ status mapping, messages) is shared, so both behave the same.
 from __future__ import annotations
 
 import contextlib
+import time
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Final, Protocol, Self
+from typing import TYPE_CHECKING, Final, Protocol, Self
 from urllib.parse import quote
 
 import aiohttp
@@ -43,6 +44,9 @@ from syncer import __version__
 from syncer.errors import ConfigError, CredentialsRejected, PermanentError, TransientError
 from syncer.gateway.ratelimit import RateLimiter, parse_retry_after
 from syncer.ids import valid_id
+
+if TYPE_CHECKING:
+    from syncer.observe.metrics import Metrics
 
 RETRYABLE_STATUSES: Final = frozenset({408, 425, 429, 500, 502, 503, 504})
 DRAIN_LIMIT: Final = 64 * 1024
@@ -201,6 +205,7 @@ class GatewayClient:
         max_body_bytes: int = 5 * 1024 * 1024,
         max_connections: int = 100,
         transport: httpx.AsyncBaseTransport | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
@@ -212,6 +217,8 @@ class GatewayClient:
                 raise ConfigError("gateway token contains characters not allowed in an HTTP header")
             headers["Authorization"] = f"Bearer {token}"
         self._limiter = limiter
+        self.metrics = metrics
+        """Counts each request by status, with its duration (None: not counted)."""
         self._timeout = timeout
         self._max_body_bytes = max_body_bytes
         self._base_path = url.path.rstrip("/")
@@ -244,10 +251,11 @@ class GatewayClient:
         await self._limiter.acquire()
         got_headers = False
         http = self._http
+        started, status = time.monotonic(), "error"
         try:
             with contextlib.nullcontext() if http.enforces_deadline else anyio.fail_after(self._timeout):
                 async with http.get(relative) as response:
-                    got_headers = True
+                    got_headers, status = True, str(response.status)
                     if response.status == 200:
                         return await self._read_body(response, path)
                     error = self._status_error(response, path)
@@ -257,8 +265,13 @@ class GatewayClient:
                     raise error
         except http.timeouts as exc:
             kind, name = "timeout", type(exc).__name__
+            status = kind
         except http.failures as exc:
             kind, name = ("truncated" if got_headers else "connection"), type(exc).__name__
+            status = kind
+        finally:
+            if self.metrics is not None:
+                self.metrics.request(status, time.monotonic() - started)
         # Raised outside the except block so no library exception is attached as the context.
         raise TransientError(f"{name} on GET {path}", kind=kind)
 

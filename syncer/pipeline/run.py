@@ -29,10 +29,12 @@ from syncer.errors import CredentialsRejected, DatabaseUnavailable
 from syncer.gateway.client import GatewayClient
 from syncer.observe import progress
 from syncer.observe.logs import get_logger
+from syncer.observe.metrics import Metrics
 from syncer.outcomes import EXIT_INTERRUPTED, ExitCode, Failure, FailureKind, Outcome, RunStatus, RunSummary
 from syncer.pipeline import handoff
 from syncer.pipeline.batches import batches
 from syncer.pipeline.fetch import fetch_bundle
+from syncer.pipeline.observing import Observer
 from syncer.settings import Settings
 from syncer.sources.base import Source
 from syncer.warehouse.store import Store
@@ -57,6 +59,9 @@ class Run:
     failed_out: IO[str] | None = None
     failing: bool = False
     """A fetcher raised: the run is ending with an error, no fetcher starts another request."""
+    total: int | None = None
+    """Ids expected, when known cheaply (a file's line count): the progress bar's total."""
+    observer: Observer | None = None
 
     def fail(self, failure: Failure) -> None:
         """`failure` is counted when it is settled with the source (`flush_failures`)."""
@@ -193,8 +198,11 @@ class Run:
             if self.settings.max_runtime:
                 tg.start_soon(self._stop_after, self.settings.max_runtime)
             tg.start_soon(self.source.background)
-            if progress.wanted(self.settings.progress):
-                tg.start_soon(progress.show, self.summary)
+            bar = progress.wanted(self.settings.progress)
+            if bar:
+                tg.start_soon(progress.show, self.summary, self.total)
+            if self.observer is not None:
+                tg.start_soon(self.observer.heartbeat(bar_shown=bar).run)
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                 async for signum in signals:
                     if self.signal_received is not None:  # a second signal: stop now
@@ -223,6 +231,12 @@ class Run:
         started, clock = now(), time.monotonic()
         source_name = self.source.name
         await self.store.start_run(self.run_id, source_name, started)
+        metrics = self.client.metrics or Metrics()
+        metrics.bind(self.summary)
+        self.observer = Observer(
+            self.settings, self.store, self.run_id, source_name, self.summary, metrics, self.total
+        )
+        await self.observer.started(started)
         status, code = RunStatus.OK, ExitCode.OK
         try:
             async with anyio.create_task_group() as tg:
@@ -252,6 +266,8 @@ class Run:
         log.info("run.finished", **finished)
         if self.settings.summary_out:
             self.settings.summary_out.write_text(json.dumps(finished) + "\n", encoding="utf-8")
+        with anyio.CancelScope(shield=True):
+            await self.observer.finished(status, finished)
         return code
 
 
