@@ -41,7 +41,10 @@ from syncer.errors import ConfigError
 
 @app.command()
 def migrate(database_url: DatabaseUrl = None, log_format: LogFormat = None) -> None:
-    """Create or upgrade the schema (idempotent; safe when two run at once)."""
+    """Create or upgrade the schema (idempotent; safe when two run at once).
+
+    Example: syncer migrate --database-url postgresql://syncer@db/warehouse
+    """
     settings = settings_from(database_url=database_url, log_format=log_format)
 
     async def main() -> int:
@@ -87,7 +90,10 @@ def run(
     db_schema: DbSchema = None,
     db_retry_seconds: DbRetrySeconds = None,
 ) -> None:
-    """Sync the sessions named in a file (--ids) or queued in sync_queue (--queue)."""
+    """Sync the sessions named in a file (--ids) or queued in sync_queue (--queue).
+
+    Example: syncer run --queue --gateway-url https://host/api/v1 --database-url postgresql://syncer@db/wh
+    """
     options = {name: value for name, value in locals().items() if name not in ("ids", "queue")}
     if (ids is None) == (not queue):
         raise ConfigError("give exactly one of --ids FILE|- or --queue")
@@ -122,7 +128,10 @@ def enqueue(
     database_url: DatabaseUrl = None,
     log_format: LogFormat = None,
 ) -> None:
-    """Add ids to sync_queue (pending ids are not duplicated; done and failed ids are re-queued)."""
+    """Add ids to sync_queue (pending ids are not duplicated; done and failed ids are re-queued).
+
+    Example: syncer enqueue ids.txt --database-url postgresql://syncer@db/warehouse
+    """
     settings = settings_from(database_url=database_url, log_format=log_format)
 
     async def main() -> int:
@@ -135,7 +144,10 @@ def enqueue(
 
 @app.command()
 def reprocess(database_url: DatabaseUrl = None, log_format: LogFormat = None) -> None:
-    """Rebuild the flat tables from raw_sessions, with no network (after a flattening fix)."""
+    """Rebuild the flat tables from raw_sessions, with no network (after a flattening fix).
+
+    Example: syncer reprocess --database-url postgresql://syncer@db/warehouse
+    """
     settings = settings_from(database_url=database_url, log_format=log_format)
 
     async def main() -> int:

@@ -52,7 +52,8 @@ def line_count(path: str, block: int = 1 << 20) -> int | None:
         return None
 
 
-def render(summary: RunSummary, elapsed: float, total: int | None = None) -> RenderableType:
+def describe(summary: RunSummary, elapsed: float, total: int | None = None) -> Text:
+    """The words beside the bar: done/total, percentage, ETA, rate and counts."""
     done = settled(summary)
     rate = done / elapsed if elapsed > 0 else 0.0
     if total:
@@ -61,10 +62,7 @@ def render(summary: RunSummary, elapsed: float, total: int | None = None) -> Ren
         head = f"{done:,}/{total:,} {100 * shown / total:5.1f}% ETA {eta} "
     else:
         head = f"{done:,} done "
-    bar = ProgressBar(
-        total=float(total) if total else None, completed=float(min(done, total or done)), width=30
-    )
-    text = Text.assemble(
+    return Text.assemble(
         ("syncer ", "bold"),
         head,
         f"· {rate:,.0f} sessions/s · ",
@@ -75,6 +73,14 @@ def render(summary: RunSummary, elapsed: float, total: int | None = None) -> Ren
         (f"{summary.failed} failed", "red" if summary.failed else "dim"),
         f" · {summary.retries} retries" if summary.retries else "",
     )
+
+
+def render(summary: RunSummary, elapsed: float, total: int | None = None) -> RenderableType:
+    done = settled(summary)
+    bar = ProgressBar(
+        total=float(total) if total else None, completed=float(min(done, total or done)), width=30
+    )
+    text = describe(summary, elapsed, total)
     grid = Table.grid(padding=(0, 1))
     grid.add_row(bar, text)
     return grid
