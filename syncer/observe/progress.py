@@ -110,5 +110,5 @@ def print_summary(finished: Mapping[str, Any]) -> None:
         if name in finished:
             table.add_row(name.replace("_", " "), f"{finished[name]:,}")
     table.add_row("duration", _clock(float(finished.get("duration_s", 0))))
-    table.add_row("sessions/s", f"{finished.get('sessions_per_s', 0)}")
+    table.add_row("per second", f"{finished.get('sessions_per_s', 0)}")
     Console(stderr=True).print(Group(table))
