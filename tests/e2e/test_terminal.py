@@ -29,7 +29,7 @@ def test_the_bar_renders_and_clears_and_a_summary_table_follows(tmp_path: Path) 
         args += ["--database-url", f"sqlite:///{tmp_path / 's.db'}"]
         env = clean_env() | {"TERM": "xterm", "COLUMNS": "160"}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "syncer", *args], stdout=subprocess.PIPE, stderr=secondary, env=env
+            [sys.executable, "-m", "syncer", *args], stdout=subprocess.DEVNULL, stderr=secondary, env=env
         )
         os.close(secondary)
         chunks: list[bytes] = []
