@@ -139,6 +139,12 @@ class Observer:
         """Final metrics and push (shielded by the caller), then the terminal summary table."""
         self.metrics.set_status(status)
         self.metrics.tick()
+        if self.source == RunSource.QUEUE:
+            try:
+                lag = await runs.queue_lag(self.store, now())
+                self.metrics.queue_lag(lag.due, lag.oldest_due_age_s)
+            except Exception:  # the database may be what failed this run
+                log.warning("metrics.queue_lag_failed", run_id=self.run_id)
         if status == RunStatus.OK:
             self.metrics.last_success.set(time.time())
         else:

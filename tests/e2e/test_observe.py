@@ -9,6 +9,7 @@ codes anywhere, and the last Pushgateway payload counts exactly what the row say
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
@@ -66,6 +68,12 @@ def pushgateway() -> Iterator[Pushgateway]:
     gateway.server.server_close()
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 async def _runs(url: str) -> list[dict[str, Any]]:
     async with Store.open(url) as store, store.engine.connect() as conn:
         return [dict(r._mapping) for r in await conn.execute(sa.select(RUNS))]
@@ -89,7 +97,8 @@ def test_a_piped_run_reports_progress_heartbeats_and_pushes_its_metrics(
     with running_sandbox_in_thread(SandboxConfig(token=TOKEN)) as url:
         args = ["run", "--ids", str(ids_file), "--database-url", pg_url, "--concurrency", "4"]
         args += ["--rate", "40", "--batch-size", "10", "--progress-interval", "0.4"]
-        args += ["--pushgateway-url", pushgateway.url, "--gateway-url", url]
+        port = free_port()
+        args += ["--pushgateway-url", pushgateway.url, "--gateway-url", url, "--metrics-port", str(port)]
         env = clean_env() | {"SYNCER_TOKEN": TOKEN}
         proc = subprocess.Popen(  # the --rate makes it last ~3 s, longer on a loaded machine
             [sys.executable, "-m", "syncer", *args],
@@ -98,12 +107,13 @@ def test_a_piped_run_reports_progress_heartbeats_and_pushes_its_metrics(
             text=True,
             env=env,
         )
-        seen_live = None
+        seen_live, scraped = None, None
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
             rows = asyncio.run(_runs(pg_url))
             if rows and rows[0]["status"] == "running" and rows[0]["inserted"] > 0:
                 seen_live = rows[0]
+                scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
                 break
             time.sleep(0.1)
         stdout, stderr = proc.communicate(timeout=120)
@@ -117,6 +127,10 @@ def test_a_piped_run_reports_progress_heartbeats_and_pushes_its_metrics(
     assert datetime.now(UTC) - seen_live["heartbeat_at"] < timedelta(seconds=60)
     assert seen_live["syncer_version"] == "0.1.0"
     assert seen_live["gateway_url"] == url
+    assert scraped is not None  # --metrics-port served the live metrics
+    live = _samples(scraped)
+    assert live[("syncer_run_status", (("status", "running"),))] == 1
+    assert live[("syncer_requests_total", (("status", "200"),))] >= seen_live["fetched"] > 0
 
     # The log: started, progress rising, finished once; no secret, no ANSI code.
     events = result.events
