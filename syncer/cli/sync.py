@@ -127,12 +127,15 @@ def enqueue(
     ids: Annotated[str, typer.Argument(help="File of ids, one per line, or - for stdin")],
     database_url: DatabaseUrl = None,
     log_format: LogFormat = None,
+    progress_interval: ProgressInterval = None,
 ) -> None:
     """Add ids to sync_queue (pending ids are not duplicated; done and failed ids are re-queued).
 
     Example: syncer enqueue ids.txt --database-url postgresql://syncer@db/warehouse
     """
-    settings = settings_from(database_url=database_url, log_format=log_format)
+    settings = settings_from(
+        database_url=database_url, log_format=log_format, progress_interval=progress_interval
+    )
 
     async def main() -> int:
         from syncer.pipeline.enqueue import enqueue as do_enqueue
@@ -143,18 +146,22 @@ def enqueue(
 
 
 @app.command()
-def reprocess(database_url: DatabaseUrl = None, log_format: LogFormat = None) -> None:
+def reprocess(
+    database_url: DatabaseUrl = None, log_format: LogFormat = None, progress_interval: ProgressInterval = None
+) -> None:
     """Rebuild the flat tables from raw_sessions, with no network (after a flattening fix).
 
     Example: syncer reprocess --database-url postgresql://syncer@db/warehouse
     """
-    settings = settings_from(database_url=database_url, log_format=log_format)
+    settings = settings_from(
+        database_url=database_url, log_format=log_format, progress_interval=progress_interval
+    )
 
     async def main() -> int:
         from syncer.pipeline.reprocess import reprocess as do_reprocess
         from syncer.pipeline.start import open_store
 
         async with await open_store(settings) as store:
-            return await do_reprocess(store)
+            return await do_reprocess(store, progress_interval=settings.progress_interval)
 
     run_async(main)

@@ -68,6 +68,13 @@ def progress_fields(
     return out
 
 
+async def every(interval: float, report: Callable[[], None]) -> None:
+    """Call `report` every `interval` seconds until cancelled (`enqueue`'s progress lines)."""
+    while True:
+        await anyio.sleep(interval)
+        report()
+
+
 @dataclass
 class Heartbeat:
     run_id: str
