@@ -163,3 +163,28 @@ def test_a_piped_run_reports_progress_heartbeats_and_pushes_its_metrics(
     assert samples[("syncer_run_status", (("status", "running"),))] == 0
     assert abs(samples[("syncer_last_success_timestamp_seconds", ())] - time.time()) < 120
     assert samples[("syncer_run_duration_seconds", ())] > 0
+
+
+def test_enqueue_reports_progress_while_it_reads(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'q.db'}"
+    args = ["enqueue", "-", "--database-url", database, "--progress-interval", "0.2"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syncer", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    assert proc.stdin is not None
+    proc.stdin.write("".join(f"q-{i:05d}\n" for i in range(2500)))
+    proc.stdin.flush()
+    time.sleep(2)  # a slow producer: progress lines come meanwhile, ten intervals' worth
+    proc.stdin.write("q-last\n")
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    events = [e for e in Result(0, "", stderr).events if e["event"] == "run.progress"]
+    assert events and all(e["command"] == "enqueue" for e in events)
+    assert max(e["added"] for e in events) >= 2000
+    finished = [e for e in Result(0, "", stderr).events if e["event"] == "enqueue.finished"]
+    assert finished[0]["added"] == 2501
