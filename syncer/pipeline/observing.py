@@ -28,7 +28,7 @@ from syncer.warehouse import runs
 from syncer.warehouse.database import redact_url
 from syncer.warehouse.store import Store
 
-PUSH_TIMEOUT_S = 10.0
+PUSH_TIMEOUT_S = 5.0
 JOB = "syncer"
 log = get_logger("syncer.pipeline.run")
 
@@ -157,4 +157,5 @@ class Observer:
         await self.push()
         if self.server is not None:
             self.server.shutdown()
-        progress.print_summary(finished)
+        if progress.wanted(self.settings.progress):  # not in `--processes` children (nor piped)
+            progress.print_summary(finished)

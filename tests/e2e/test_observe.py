@@ -29,7 +29,7 @@ from syncer.sandbox import SandboxConfig
 from syncer.sandbox.server import running_sandbox_in_thread
 from syncer.warehouse.store import Store
 from syncer.warehouse.tables import RUNS
-from tests.e2e.cli import Result, clean_env
+from tests.e2e.cli import Result, clean_env, syncer
 from tests.e2e.test_run_file import write_ids
 
 TOKEN = "observe-token-never-shown"
@@ -188,3 +188,25 @@ def test_enqueue_reports_progress_while_it_reads(tmp_path: Path) -> None:
     assert max(e["added"] for e in events) >= 2000
     finished = [e for e in Result(0, "", stderr).events if e["event"] == "enqueue.finished"]
     assert finished[0]["added"] == 2501
+
+
+def test_an_unreachable_pushgateway_never_fails_the_run(tmp_path: Path) -> None:
+    ids_file = write_ids(tmp_path / "ids.txt", [f"pg-{i}" for i in range(5)])
+    closed = free_port()  # nothing listens there
+    with running_sandbox_in_thread(SandboxConfig()) as url:
+        result = syncer(
+            "run",
+            "--ids",
+            str(ids_file),
+            "--gateway-url",
+            url,
+            "--database-url",
+            f"sqlite:///{tmp_path / 's.db'}",
+            "--pushgateway-url",
+            f"http://user:pushpass@127.0.0.1:{closed}",
+        )
+    assert result.code == 0, result.stderr[-2000:]
+    assert result.summary["inserted"] == 5
+    failed = [e for e in result.events if e["event"] == "metrics.push_failed"]
+    assert failed and failed[-1]["url"] == f"http://127.0.0.1:{closed}"
+    assert "pushpass" not in result.stderr
