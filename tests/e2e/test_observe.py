@@ -210,3 +210,30 @@ def test_an_unreachable_pushgateway_never_fails_the_run(tmp_path: Path) -> None:
     failed = [e for e in result.events if e["event"] == "metrics.push_failed"]
     assert failed and failed[-1]["url"] == f"http://127.0.0.1:{closed}"
     assert "pushpass" not in result.stderr
+
+
+def test_a_queue_run_reports_its_lag(tmp_path: Path, pushgateway: Pushgateway) -> None:
+    database = f"sqlite:///{tmp_path / 'q.db'}"
+    queued = syncer(
+        "enqueue", "-", "--database-url", database, stdin="".join(f"lag-{i}\n" for i in range(60))
+    )
+    assert queued.code == 0, queued.stderr
+    with running_sandbox_in_thread(SandboxConfig()) as url:
+        result = syncer(
+            *("run", "--queue", "--gateway-url", url, "--database-url", database, "--rate", "30"),
+            *("--concurrency", "2", "--batch-size", "5", "--progress-interval", "0.3"),
+            *("--pushgateway-url", pushgateway.url),
+        )
+    assert result.code == 0, result.stderr[-2000:]
+    assert result.summary["inserted"] == 60
+    progress = [e for e in result.events if e["event"] == "run.progress"]
+    assert len(progress) >= 2
+    due = [p["queue_due"] for p in progress]
+    assert due == sorted(due, reverse=True) and due[0] > 0, due  # draining
+    assert all(p["queue_deferred"] == 0 and "queue_lag_s" in p for p in progress)
+    _, path, body = pushgateway.pushes[-1]
+    assert path == "/metrics/job/syncer/instance/queue"
+    samples = _samples(body)
+    assert samples[("syncer_queue_due", ())] == 0  # refreshed at the end: all done
+    assert samples[("syncer_queue_oldest_due_age_seconds", ())] == 0
+    assert samples[("syncer_sessions_total", (("outcome", "inserted"),))] == 60
