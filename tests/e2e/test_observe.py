@@ -212,6 +212,7 @@ def test_an_unreachable_pushgateway_never_fails_the_run(tmp_path: Path) -> None:
     assert "pushpass" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_queue_run_reports_its_lag(tmp_path: Path, pushgateway: Pushgateway) -> None:
     database = f"sqlite:///{tmp_path / 'q.db'}"
     queued = syncer(
