@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 import sys
 import threading
@@ -22,7 +23,9 @@ ERASE_LINE = "\x1b[2K"
 
 @pytest.mark.slow
 def test_the_bar_renders_and_clears_and_a_summary_table_follows(tmp_path: Path) -> None:
-    ids_file = write_ids(tmp_path / "ids.txt", [f"tty-{i:03d}" for i in range(60)])
+    ids = [f"tty-{i:03d}" for i in range(60)]
+    ids[2] = "fault-invalid_json-1"  # logs id.failed early, while the bar is shown
+    ids_file = write_ids(tmp_path / "ids.txt", ids)
     with running_sandbox_in_thread(SandboxConfig()) as url:
         primary, secondary = pty.openpty()
         args = ["run", "--ids", str(ids_file), "--gateway-url", url, "--rate", "30", "--concurrency", "2"]
@@ -46,7 +49,7 @@ def test_the_bar_renders_and_clears_and_a_summary_table_follows(tmp_path: Path) 
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
-        assert proc.wait(timeout=120) == 0
+        assert proc.wait(timeout=120) == 1  # the one failed id
         reader.join(timeout=30)
         os.close(primary)
     screen = b"".join(chunks).decode("utf-8", "replace")
@@ -59,4 +62,9 @@ def test_the_bar_renders_and_clears_and_a_summary_table_follows(tmp_path: Path) 
     assert "sessions/s" not in after and "ETA" not in after  # gone, and nothing redrew it
     assert "run.finished" in after  # the console log line, once, after the bar
     assert screen.count("run.finished") == 1
-    assert "inserted" in after and "60" in after and "duration" in after  # the summary table
+    assert "inserted" in after and "59" in after and "duration" in after  # the summary table
+    # A log line printed while the bar is live gets a line of its own above it, never mixed in.
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
+    failed = [line for line in plain.splitlines() if "id.failed" in line]
+    assert len(failed) == 1 and re.match(r"\d{4}-\d\d-\d\dT[\d:.]+Z \[warning", failed[0]), failed
+    assert screen.index("id.failed") < last_bar  # it came while the bar was live
