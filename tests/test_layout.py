@@ -70,7 +70,17 @@ def test_ci_runs_the_readme_test_command_exactly() -> None:
 
 
 def test_importing_the_cli_imports_no_http_or_database_library() -> None:
-    heavy = ["httpx", "aiohttp", "sqlalchemy", "sqlmodel", "asyncpg", "aiosqlite", "uvicorn", "starlette"]
+    heavy = [
+        "httpx",
+        "aiohttp",
+        "sqlalchemy",
+        "sqlmodel",
+        "asyncpg",
+        "aiosqlite",
+        "uvicorn",
+        "starlette",
+        "prometheus_client",
+    ]
     code = f"import sys, syncer.cli; print(','.join(sorted(m for m in {heavy!r} if m in sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == ""

@@ -6,9 +6,9 @@ is imported inside the command that needs it, so `syncer --help` starts fast (a 
 importing the CLI imports no HTTP or database library).
 """
 
-from syncer.cli import queue, sync, tools, warehouse
+from syncer.cli import inspect, queue, sync, tools, warehouse
 from syncer.cli.app import app, main
 
 app.add_typer(queue.queue_app, name="queue")
 
-__all__ = ["app", "main", "sync", "tools", "warehouse"]
+__all__ = ["app", "inspect", "main", "sync", "tools", "warehouse"]

@@ -8,6 +8,7 @@ Exit codes (the contract): 0 all synced/unchanged/stale/not found; 1 some ids fa
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 from typer._click.exceptions import UsageError  # Typer vendors Click; its errors live here
@@ -16,12 +17,31 @@ from syncer.errors import ConfigError, CredentialsRejected, DatabaseUnavailable,
 
 app = typer.Typer(
     name="syncer",
-    help="Copies EV-charging sessions from the operator's gateway into SQL tables.",
+    help="Copies EV-charging sessions from the operator's gateway into SQL tables.\n\n"
+    "Example: syncer run --ids ids.txt --gateway-url https://host/api/v1 (token in SYNCER_TOKEN)",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from syncer import __version__
+
+        typer.echo(f"syncer {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit", is_eager=True, callback=_version)
+    ] = False,
+) -> None:
+    """Copies EV-charging sessions from the operator's gateway into SQL tables."""
 
 
 def _fail(code: int, message: str) -> None:

@@ -12,7 +12,10 @@ import typer
 from syncer.cli.common import run_async, settings_from
 from syncer.errors import ConfigError
 
-queue_app = typer.Typer(help="Inspect and repair the sync_queue table.", no_args_is_help=True)
+queue_app = typer.Typer(
+    help="Inspect and repair the sync_queue table.\n\nExample: syncer queue status --json",
+    no_args_is_help=True,
+)
 DatabaseUrl = Annotated[str | None, typer.Option(help="sqlite:///PATH or postgresql://…")]
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -31,21 +34,30 @@ def status(
     database_url: DatabaseUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout")] = False,
 ) -> None:
-    """Counts by status, expired leases and the age of the oldest due id; marks the runs whose
-    heartbeat is long gone `abandoned` (and counts them)."""
+    """Counts by status, expired leases, the queue's lag and the age of the last successful run;
+    marks the runs whose heartbeat is long gone `abandoned` (and counts them).
+
+    Example: syncer queue status --json --database-url postgresql://syncer@db/warehouse
+    """
     settings = settings_from(database_url=database_url)
 
     async def main() -> int:
         from syncer.clock import now
         from syncer.pipeline.start import open_store
         from syncer.warehouse.queue import Queue
-        from syncer.warehouse.runs import mark_abandoned
+        from syncer.warehouse.runs import last_success, mark_abandoned, queue_lag
 
         async with await open_store(settings) as store:
             at = now()
             abandoned = await mark_abandoned(store.engine, at)
             counts = await Queue(store).status(at)
             counts["runs_marked_abandoned"] = len(abandoned)
+            lag = await queue_lag(store, at)
+            succeeded = await last_success(store)
+        # `oldest_pending_age_s` counts ids deferred by backoff too; the lag is of the due ones.
+        counts["oldest_due_age_s"] = lag.oldest_due_age_s
+        counts["deferred"] = lag.deferred
+        counts["last_success_age_s"] = round((at - succeeded).total_seconds(), 1) if succeeded else None
         if as_json:
             typer.echo(json.dumps(counts))
         else:
@@ -61,7 +73,10 @@ def retry(
     database_url: DatabaseUrl = None,
     kind: Annotated[str | None, typer.Option(help="Only this error kind, e.g. http_503")] = None,
 ) -> None:
-    """Put failed ids back to pending, with a fresh attempt count."""
+    """Put failed ids back to pending, with a fresh attempt count.
+
+    Example: syncer queue retry --kind http_503
+    """
     settings = settings_from(database_url=database_url)
 
     async def main() -> int:
@@ -82,7 +97,10 @@ def prune(
     older_than: Annotated[str, typer.Option(help="Age like 7d, 12h or 30m")],
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Delete done rows older than --older-than (the data tables are untouched)."""
+    """Delete done rows older than --older-than (the data tables are untouched).
+
+    Example: syncer queue prune --older-than 7d
+    """
     age = parse_duration(older_than)
     settings = settings_from(database_url=database_url)
 

@@ -47,7 +47,10 @@ from syncer.errors import ConfigError
 def migrate(
     database_url: DatabaseUrl = None, log_format: LogFormat = None, db_schema: DbSchema = None
 ) -> None:
-    """Create or upgrade the schema (idempotent; safe when two run at once)."""
+    """Create or upgrade the schema (idempotent; safe when two run at once).
+
+    Example: syncer migrate --database-url postgresql://syncer@db/warehouse
+    """
     settings = settings_from(database_url=database_url, log_format=log_format, db_schema=db_schema)
 
     async def main() -> int:
@@ -97,7 +100,10 @@ def run(
     max_inflight_mb: MaxInflightMb = None,
     future_tolerance: FutureTolerance = None,
 ) -> None:
-    """Sync the sessions named in a file (--ids) or queued in sync_queue (--queue)."""
+    """Sync the sessions named in a file (--ids) or queued in sync_queue (--queue).
+
+    Example: syncer run --queue --gateway-url https://host/api/v1 --database-url postgresql://syncer@db/wh
+    """
     options = {name: value for name, value in locals().items() if name not in ("ids", "queue")}
     if (ids is None) == (not queue):
         raise ConfigError("give exactly one of --ids FILE|- or --queue")
@@ -133,9 +139,15 @@ def enqueue(
     ids: Annotated[str, typer.Argument(help="File of ids, one per line, or - for stdin")],
     database_url: DatabaseUrl = None,
     log_format: LogFormat = None,
+    progress_interval: ProgressInterval = None,
 ) -> None:
-    """Add ids to sync_queue (pending ids are not duplicated; done and failed ids are re-queued)."""
-    settings = settings_from(database_url=database_url, log_format=log_format)
+    """Add ids to sync_queue (pending ids are not duplicated; done and failed ids are re-queued).
+
+    Example: syncer enqueue ids.txt --database-url postgresql://syncer@db/warehouse
+    """
+    settings = settings_from(
+        database_url=database_url, log_format=log_format, progress_interval=progress_interval
+    )
 
     async def main() -> int:
         from syncer.pipeline.enqueue import enqueue as do_enqueue
@@ -146,15 +158,22 @@ def enqueue(
 
 
 @app.command()
-def reprocess(database_url: DatabaseUrl = None, log_format: LogFormat = None) -> None:
-    """Rebuild the flat tables from raw_sessions, with no network (after a flattening fix)."""
-    settings = settings_from(database_url=database_url, log_format=log_format)
+def reprocess(
+    database_url: DatabaseUrl = None, log_format: LogFormat = None, progress_interval: ProgressInterval = None
+) -> None:
+    """Rebuild the flat tables from raw_sessions, with no network (after a flattening fix).
+
+    Example: syncer reprocess --database-url postgresql://syncer@db/warehouse
+    """
+    settings = settings_from(
+        database_url=database_url, log_format=log_format, progress_interval=progress_interval
+    )
 
     async def main() -> int:
         from syncer.pipeline.reprocess import reprocess as do_reprocess
         from syncer.pipeline.start import open_store
 
         async with await open_store(settings) as store:
-            return await do_reprocess(store)
+            return await do_reprocess(store, progress_interval=settings.progress_interval)
 
     run_async(main)

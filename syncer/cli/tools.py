@@ -32,7 +32,10 @@ def simulate(
     retry_after: Annotated[int, typer.Option(help="Retry-After seconds sent with a 429")] = 1,
     retry_after_date: Annotated[bool, typer.Option(help="Send Retry-After as an HTTP date")] = False,
 ) -> None:
-    """Serve a realistic sandbox gateway (POST /_sandbox/bump?share=0.1 makes newer versions)."""
+    """Serve a realistic sandbox gateway (POST /_sandbox/bump?share=0.1 makes newer versions).
+
+    Example: syncer simulate --port 8080 --latency-ms 20 --rate-limit 50
+    """
     from syncer.sandbox import SandboxConfig, serve
 
     try:
@@ -64,7 +67,10 @@ def demo(
     sessions: Annotated[int, typer.Option(help="How many sessions to sync")] = 300,
     log_format: LogFormat = None,
 ) -> None:
-    """Start the sandbox in-process, sync a few hundred sessions, show an analyst query."""
+    """Start the sandbox in-process, sync a few hundred sessions, show an analyst query.
+
+    Example: syncer demo --sessions 300
+    """
     settings = settings_from(database_url=database_url, log_format=log_format)
 
     async def main() -> int:

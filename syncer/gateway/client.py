@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Final, Protocol, Self
+from typing import TYPE_CHECKING, Final, Protocol, Self
 from urllib.parse import quote
 
 import aiohttp
@@ -50,6 +51,9 @@ from syncer.errors import ConfigError, CredentialsRejected, PermanentError, Tran
 from syncer.gateway.ratelimit import RateLimiter, parse_retry_after
 from syncer.ids import valid_id
 from syncer.observe.logs import Redactor
+
+if TYPE_CHECKING:
+    from syncer.observe.metrics import Metrics
 
 RETRYABLE_STATUSES: Final = frozenset({408, 425, 429, 500, 502, 503, 504})
 REDACT_MIN_CHARS: Final = 8
@@ -214,6 +218,7 @@ class GatewayClient:
         max_body_bytes: int = 5 * 1024 * 1024,
         max_connections: int = 100,
         transport: httpx.AsyncBaseTransport | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
@@ -227,6 +232,8 @@ class GatewayClient:
         # Settings refuse a shorter token; a test's "t" would redact every "t" of every body.
         self._redactor = Redactor([token] if len(token) >= REDACT_MIN_CHARS else [])
         self._limiter = limiter
+        self.metrics = metrics
+        """Counts each request by status, with its duration (None: not counted)."""
         self._timeout = timeout
         self._max_body_bytes = max_body_bytes
         self._base_path = url.path.rstrip("/")
@@ -259,10 +266,11 @@ class GatewayClient:
         await self._limiter.acquire()
         got_headers = False
         http = self._http
+        started, status = time.monotonic(), "error"
         try:
             with contextlib.nullcontext() if http.enforces_deadline else anyio.fail_after(self._timeout):
                 async with http.get(relative) as response:
-                    got_headers = True
+                    got_headers, status = True, str(response.status)
                     if response.status == 200:
                         return self._redactor.data(await self._read_body(response, path))
                     error = self._status_error(response, path)
@@ -275,9 +283,14 @@ class GatewayClient:
                     raise error
         except http.timeouts as exc:
             kind, name, unreachable = "timeout", type(exc).__name__, False
+            status = kind
         except http.failures as exc:
             unreachable = not got_headers and isinstance(exc, http.unreachable)
             kind, name = ("truncated" if got_headers else "connection"), type(exc).__name__
+            status = kind
+        finally:
+            if self.metrics is not None:
+                self.metrics.request(status, time.monotonic() - started)
         # Raised outside the except block so no library exception is attached as the context.
         failure = TransientError(f"{name} on GET {path}", kind=kind)
         failure.unreachable = unreachable

@@ -89,9 +89,21 @@ def configure(
         wrapper_class=structlog.make_filtering_bound_logger(level),
         # One write per line (PrintLogger writes the newline apart): the children of
         # `run --processes N` share the parent's stderr, and a line written whole is not split.
-        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
+        # Through `sys.stderr` as it is at each write: while a progress bar is live, rich has
+        # replaced it with a proxy that prints lines above the bar instead of through it.
+        logger_factory=structlog.WriteLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
+
+
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is at the time of the write."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def get_logger(name: str = "syncer") -> Any:

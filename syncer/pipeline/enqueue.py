@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
+import anyio
+
 from syncer.clock import now
+from syncer.observe.heartbeat import every
 from syncer.observe.logs import Redactor, get_logger
 from syncer.pipeline.start import open_store
 from syncer.settings import Settings
@@ -17,7 +22,25 @@ async def enqueue(settings: Settings, spec: str) -> int:
     total = EnqueueCounts(0, 0, 0)
     invalid = 0
     redactor = Redactor([settings.token_value or ""])  # an id holding the token is never stored
-    async with await open_store(settings) as store:
+    started = time.monotonic()
+
+    def report() -> None:
+        elapsed = time.monotonic() - started
+        done = total.added + total.requeued + total.already_queued
+        log.info(
+            "run.progress",
+            command="enqueue",
+            done=done,
+            ids_per_s=round(done / elapsed, 1) if elapsed > 0 else 0.0,
+            added=total.added,
+            requeued=total.requeued,
+            already_queued=total.already_queued,
+            invalid=invalid,
+            elapsed_s=round(elapsed, 1),
+        )
+
+    async with await open_store(settings) as store, anyio.create_task_group() as tg:
+        tg.start_soon(every, settings.progress_interval, report)
         queue = Queue(store)
         batch: list[str] = []
 
@@ -36,6 +59,7 @@ async def enqueue(settings: Settings, spec: str) -> int:
                 await flush()
         if batch:
             await flush()
+        tg.cancel_scope.cancel()
     log.info(
         "enqueue.finished",
         added=total.added,

@@ -69,6 +69,8 @@ async def fetch_bundle(
             health.attempt(id, error)
             if error.kind == RATE_LIMITED_KIND:
                 _limiter(client).pause(error.delay or RATE_LIMITED_PAUSE)
+                if client.metrics is not None:
+                    client.metrics.rate_limited_in_body()
             delay = retry.delay_for(policy, attempt, error)
             if delay is None:
                 return Failure(

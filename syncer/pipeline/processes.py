@@ -71,6 +71,7 @@ def child_settings(settings: Settings, k: int, n: int, ids: str | None, work: Pa
         summary_out=work / f"summary-{k}.json",
         failed_out=_part(settings.failed_out, k) if settings.failed_out else None,
         progress=False,  # N progress bars on one terminal would overwrite each other
+        metrics_port=settings.metrics_port + k if settings.metrics_port else None,  # one port each
     )
     return values
 

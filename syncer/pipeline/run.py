@@ -26,7 +26,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import IO
+from typing import IO, Any
 
 import anyio
 import sqlalchemy as sa
@@ -38,6 +38,7 @@ from syncer.errors import CredentialsRejected, DatabaseLost, GatewayUnusable
 from syncer.gateway.client import GatewayClient
 from syncer.observe import progress
 from syncer.observe.logs import Redactor, get_logger
+from syncer.observe.metrics import Metrics
 from syncer.outcomes import EXIT_INTERRUPTED, ExitCode, Failure, FailureKind, Outcome, RunStatus, RunSummary
 from syncer.pipeline import handoff
 from syncer.pipeline.batches import batches
@@ -45,6 +46,7 @@ from syncer.pipeline.budget import MB, ByteBudget, Ticket
 from syncer.pipeline.db_guard import DbGuard
 from syncer.pipeline.fetch import fetch_bundle
 from syncer.pipeline.health import GatewayHealth
+from syncer.pipeline.observing import Observer
 from syncer.pipeline.run_end import RunEnd
 from syncer.settings import Settings
 from syncer.sources.base import Source, SourceId
@@ -74,6 +76,9 @@ class Run:
     failed_out: IO[str] | None = None
     failing: bool = False
     """A fetcher raised: the run is ending with an error, no fetcher starts another request."""
+    total: int | None = None
+    """Ids expected, when known cheaply (a file's line count): the progress bar's total."""
+    observer: Observer | None = None
     guard: DbGuard = field(init=False)
     end: RunEnd = field(init=False)
     health: GatewayHealth = field(init=False)
@@ -268,8 +273,11 @@ class Run:
             if self.settings.max_runtime:
                 tg.start_soon(self._stop_after, self.settings.max_runtime)
             tg.start_soon(self.guard.call, self.source.background)
-            if progress.wanted(self.settings.progress):
-                tg.start_soon(progress.show, self.summary)
+            bar = progress.wanted(self.settings.progress)
+            if bar:
+                tg.start_soon(progress.show, self.summary, self.total)
+            if self.observer is not None:
+                tg.start_soon(self.observer.heartbeat(bar_shown=bar).run)
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                 async for signum in signals:
                     if self.signal_received is not None:  # a second signal: stop now
@@ -304,6 +312,12 @@ class Run:
     async def execute(self) -> int:
         started, clock = now(), time.monotonic()
         await self.begin(started)
+        metrics = self.client.metrics or Metrics()
+        metrics.bind(self.summary)
+        observer = self.observer = Observer(
+            self.settings, self.store, self.run_id, self.source.name, self.summary, metrics, self.total
+        )
+        await self.guard.call(lambda: observer.started(started))
         status, code = await self.drive()
         # Before the exit code: queue failures count when settled.
         await self.ending("failures", self.flush_failures)
@@ -325,7 +339,9 @@ class Run:
         if self.end.incomplete is not None and code != ExitCode.USAGE:
             log.error("run.database_lost", message=self.end.incomplete)
             status, code = RunStatus.FAILED, ExitCode.USAGE
-        self.report(status, code, released[0])
+        finished = self.report(status, code, released[0])
+        with anyio.CancelScope(shield=True):
+            await observer.finished(status, finished)
         return code
 
     async def drive(self) -> tuple[RunStatus, ExitCode]:
@@ -372,8 +388,8 @@ class Run:
             status, code = RunStatus.FAILED, ExitCode.USAGE
         return status, code
 
-    def report(self, status: RunStatus, code: ExitCode, pending_left: int | None) -> None:
-        """The one `run.finished` line (and `--summary-out`)."""
+    def report(self, status: RunStatus, code: ExitCode, pending_left: int | None) -> dict[str, Any]:
+        """The one `run.finished` line (and `--summary-out`); what it said."""
         finished = {"run_id": self.run_id, "source": self.source.name, "status": status, "exit_code": code}
         if self.settings.shard:
             finished["shard"] = self.settings.shard
@@ -383,6 +399,7 @@ class Run:
         log.info("run.finished", **finished)
         if self.settings.summary_out:
             self.settings.summary_out.write_text(json.dumps(finished) + "\n", encoding="utf-8")
+        return finished
 
 
 def _held(item: Fetched) -> int:

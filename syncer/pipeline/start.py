@@ -14,6 +14,8 @@ from typing import Any
 
 from syncer.gateway.client import GatewayClient
 from syncer.gateway.ratelimit import RateLimiter
+from syncer.observe.metrics import Metrics
+from syncer.observe.progress import line_count
 from syncer.pipeline.run import Run
 from syncer.settings import Settings
 from syncer.sources.base import Source, SourceId
@@ -48,6 +50,7 @@ async def open_store(settings: Settings) -> Store:
 
 def open_client(settings: Settings, **overrides: Any) -> GatewayClient:
     limiter = RateLimiter(settings.rate)
+    overrides.setdefault("metrics", Metrics())
     return GatewayClient(
         settings.require_gateway(),
         settings.token_value,
@@ -60,7 +63,12 @@ def open_client(settings: Settings, **overrides: Any) -> GatewayClient:
 
 async def run_file(settings: Settings, ids: str, **client_overrides: Any) -> int:
     """`syncer run --ids FILE|-` (and `--shard K/N`): returns the exit code."""
-    return await run_source(settings, FileSource.open(ids, settings.shard_spec), **client_overrides)
+    total = line_count(ids) if ids != "-" and not settings.shard else None
+    if total is not None and settings.limit:
+        total = min(total, settings.limit)
+    return await run_source(
+        settings, FileSource.open(ids, settings.shard_spec), total=total, **client_overrides
+    )
 
 
 async def run_ids(settings: Settings, ids: AsyncIterator[SourceId], **client_overrides: Any) -> int:
@@ -85,13 +93,15 @@ async def run_queue(settings: Settings, **client_overrides: Any) -> int:
     return await run_source(settings, source, **client_overrides)
 
 
-async def run_source(settings: Settings, source: Source | Any, **client_overrides: Any) -> int:
+async def run_source(
+    settings: Settings, source: Source | Any, *, total: int | None = None, **client_overrides: Any
+) -> int:
     """Sync what `source` yields (a `Source`, or a function of the store that makes one);
-    returns the exit code."""
+    returns the exit code. `total`: how many ids to expect, when known (the progress bar)."""
     client = open_client(settings, **client_overrides)
     async with client, await open_store(settings) as store:
         chosen: Source = source(store) if callable(source) else source
-        run = Run(settings, store, client, chosen)
+        run = Run(settings, store, client, chosen, total=total)
         failed_out = settings.failed_out.open("w", encoding="utf-8") if settings.failed_out else None
         try:
             run.failed_out = failed_out

@@ -31,6 +31,11 @@ class Result:
         return finished[0]
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without SYNCER_* variables."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("SYNCER_")}
+
+
 def syncer(
     *args: str, env: dict[str, str] | None = None, timeout: float = 240, stdin: str | None = None
 ) -> Result:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from syncer import __version__
 from syncer.documents.flatten import flatten_body
 from syncer.pipeline.reprocess import reprocess
 from syncer.sandbox.generate import session_body
@@ -60,3 +61,19 @@ async def test_reprocess_records_a_document_it_cannot_read(database_url: str) ->
         async with store.engine.connect() as conn:
             kind = await conn.scalar(sa.text("SELECT kind FROM sync_failures WHERE id = 'ok-1'"))
     assert kind == "bad_last_updated"
+
+
+async def test_reprocess_records_who_ran_it_and_a_heartbeat(database_url: str) -> None:
+    async with Store.open(database_url) as store:
+        await store.write(
+            [flatten_body(session_body("hb-1", 0, 0, 50), requested_id="hb-1")],
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+        assert await reprocess(store, progress_interval=0.01) == 0
+        async with store.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.text("SELECT source, status, syncer_version, heartbeat_at, updated FROM sync_runs")
+                )
+            ).one()
+    assert row[:3] == ("raw", "ok", __version__) and row[3] is not None and row[4] == 1
