@@ -12,7 +12,10 @@ returns the body bytes of an HTTP 200 (the envelope is checked by the parser, vi
     deadline passed                   -> TransientError(kind="timeout")
     I/O error before / after headers  -> TransientError(kind="connection" / "truncated")
 
-429 (and 503 with Retry-After) also pauses the shared `RateLimiter`, slowing the whole process.
+A 429 is a rate signal: it slows the shared `RateLimiter` down and pauses it for its
+`Retry-After` (capped by the limiter's `max_pause`, the `--max-retry-after`). Other retryable
+answers only tell the limiter they happened (sustained errors slow it down); their
+`Retry-After` (capped the same way) is the delay of that id's own retry.
 No message carries the token or a header: HTTP library exceptions are never chained, only
 their class name and the URL path are kept.
 
@@ -45,6 +48,9 @@ from syncer.gateway.ratelimit import RateLimiter, parse_retry_after
 from syncer.ids import valid_id
 
 RETRYABLE_STATUSES: Final = frozenset({408, 425, 429, 500, 502, 503, 504})
+RATE_LIMITED_PAUSE: Final = 1.0
+"""Seconds the whole process pauses on a 429 without a readable Retry-After (and on an envelope
+2004, which carries none)."""
 DRAIN_LIMIT: Final = 64 * 1024
 """Error bodies up to this size are read so the connection can be reused."""
 
@@ -221,6 +227,11 @@ class GatewayClient:
             else _HttpxBackend(url, headers, timeout, max_connections, transport)
         )
 
+    @property
+    def limiter(self) -> RateLimiter:
+        """The process's one limiter (the fetch stage slows it down on an envelope 2004)."""
+        return self._limiter
+
     async def __aenter__(self) -> Self:
         return self
 
@@ -249,6 +260,7 @@ class GatewayClient:
                 async with http.get(relative) as response:
                     got_headers = True
                     if response.status == 200:
+                        self._limiter.observe(ok=True)
                         return await self._read_body(response, path)
                     error = self._status_error(response, path)
                     size = _content_length(response)
@@ -259,6 +271,7 @@ class GatewayClient:
             kind, name = "timeout", type(exc).__name__
         except http.failures as exc:
             kind, name = ("truncated" if got_headers else "connection"), type(exc).__name__
+        self._limiter.observe(ok=False)
         # Raised outside the except block so no library exception is attached as the context.
         raise TransientError(f"{name} on GET {path}", kind=kind)
 
@@ -285,14 +298,20 @@ class GatewayClient:
                 http_status=status,
             )
         if status == 404:
+            self._limiter.observe(ok=True)
             return PermanentError(f"session not found ({where})", kind="not_found", http_status=404)
         if status in RETRYABLE_STATUSES or 500 <= status <= 599:
-            delay = parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
-            if status == 429 or (status == 503 and delay is not None):
-                self._limiter.pause(delay or 1.0)
+            cap = self._limiter.max_pause
+            delay = parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC), cap)
+            if status == 429:
+                self._limiter.slow_down()
+                self._limiter.pause(delay or RATE_LIMITED_PAUSE)
+            else:
+                self._limiter.observe(ok=False)
             return TransientError(
                 f"gateway busy or failing ({where})", kind=f"http_{status}", http_status=status, delay=delay
             )
+        self._limiter.observe(ok=True)  # the gateway answered: not a sign of overload
         return PermanentError(f"unexpected response ({where})", kind=f"http_{status}", http_status=status)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 import anyio
 
 from syncer.documents.envelope import RATE_LIMITED_KIND
@@ -11,14 +9,11 @@ from syncer.documents.flatten import flatten_body
 from syncer.documents.rows import SessionBundle
 from syncer.errors import PermanentError, TransientError
 from syncer.gateway import retry
-from syncer.gateway.client import GatewayClient
-from syncer.gateway.ratelimit import RateLimiter
+from syncer.gateway.client import RATE_LIMITED_PAUSE, GatewayClient
 from syncer.ids import shown, valid_id
 from syncer.outcomes import Failure, RunSummary
 
-RATE_LIMITED_PAUSE: Final = 1.0
-"""Seconds the whole process pauses on an envelope 2004, which carries no Retry-After (the
-same as for a 429 without one)."""
+__all__ = ["RATE_LIMITED_PAUSE", "fetch_bundle"]
 
 
 async def fetch_bundle(
@@ -28,8 +23,9 @@ async def fetch_bundle(
     problem of this id alone: it becomes a `Failure` (kind `not_found` for a 404).
     `CredentialsRejected` propagates: it concerns every id.
 
-    An envelope 2004 (rate limited inside an HTTP 200) pauses the shared rate limiter, as the
-    client does for a 429: the gateway is telling the whole process to slow down."""
+    An envelope 2004 (rate limited inside an HTTP 200) slows down and pauses the shared rate
+    limiter, as the client does for a 429: the gateway is telling the whole process to slow
+    down. Any other transient error delays this id's retry only (by its Retry-After if any)."""
     attempt = 0
     while True:
         attempt += 1
@@ -39,7 +35,8 @@ async def fetch_bundle(
             return flatten_body(body, requested_id=id)
         except TransientError as error:
             if error.kind == RATE_LIMITED_KIND:
-                _limiter(client).pause(error.delay or RATE_LIMITED_PAUSE)
+                client.limiter.slow_down()
+                client.limiter.pause(error.delay or RATE_LIMITED_PAUSE)
             delay = retry.delay_for(policy, attempt, error)
             if delay is None:
                 return Failure(
@@ -48,6 +45,7 @@ async def fetch_bundle(
                     f"{error} (gave up after {attempt} attempts)",
                     error.http_status,
                     retryable=True,
+                    retry_after=error.delay,
                 )
             summary.retries += 1
             await anyio.sleep(delay)
@@ -55,10 +53,3 @@ async def fetch_bundle(
             # A source that did not check its ids (the client always does): report it safely.
             reported = id if valid_id(id) else shown(id)
             return Failure(reported, error.kind, str(error), error.http_status)
-
-
-def _limiter(client: GatewayClient) -> RateLimiter:
-    # The client owns the process's one limiter and pauses it on 429 itself; the envelope is
-    # only read here, after the client returned the body. (Reads the attribute until the
-    # client exposes it publicly.)
-    return client._limiter

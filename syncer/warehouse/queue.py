@@ -171,8 +171,8 @@ class Queue:
         self, token: str, failures: Sequence[Failure], max_attempts: int, now: datetime
     ) -> list[str]:
         """Record the fate of ids that did not produce data: not found → done; transient with
-        attempts left → pending later (returned, 'deferred'); otherwise → failed. Fenced: rows
-        no longer leased to us are left alone."""
+        attempts left → pending later, not before its Retry-After (returned, 'deferred');
+        otherwise → failed. Fenced: rows no longer leased to us are left alone."""
         deferred: list[str] = []
         async with self.store.engine.begin() as conn:
             owned = await self._owned(conn, token, [f.id for f in failures], now)
@@ -190,7 +190,8 @@ class Queue:
                 if failure.kind == FailureKind.NOT_FOUND:
                     values["status"] = QueueStatus.DONE
                 elif failure.retryable and attempts < max_attempts:
-                    values.update(status=QueueStatus.PENDING, available_at=now + backoff(attempts))
+                    wait = max(backoff(attempts), timedelta(seconds=failure.retry_after or 0.0))
+                    values.update(status=QueueStatus.PENDING, available_at=now + wait)
                     deferred.append(failure.id)
                 else:
                     values["status"] = QueueStatus.FAILED
