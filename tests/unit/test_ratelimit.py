@@ -26,6 +26,7 @@ from syncer.gateway.ratelimit import (
     default_burst,
     parse_retry_after,
 )
+from syncer.pipeline.fleet import fair_share
 
 
 class VirtualTime:
@@ -402,3 +403,19 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
 def test_parse_retry_after_with_naive_now() -> None:
     naive = NOW.replace(tzinfo=None)
     assert parse_retry_after(http_date(NOW + timedelta(seconds=30)), naive) == 30.0
+
+
+@pytest.mark.parametrize(
+    ("global_rate", "workers", "local_rate", "share"),
+    [
+        (None, 3, 20.0, 20.0),  # no fleet budget: --rate alone
+        (None, 1, 0.0, 0.0),  # ...unlimited stays unlimited
+        (100.0, 1, 0.0, 100.0),  # alone: the whole budget
+        (100.0, 4, 0.0, 25.0),
+        (100.0, 4, 20.0, 20.0),  # --rate stays a per-process cap
+        (100.0, 3, 50.0, 100 / 3),
+        (100.0, 0, 0.0, 100.0),  # never divides by zero
+    ],
+)
+def test_fair_share(global_rate: float | None, workers: int, local_rate: float, share: float) -> None:
+    assert fair_share(global_rate, workers, local_rate) == pytest.approx(share)
