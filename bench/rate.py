@@ -49,6 +49,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", default="flaky,limit,fleet", help="steps to run, comma-separated")
     parser.add_argument("--flaky-ids", type=int, default=800)
     parser.add_argument("--limit-ids", type=int, default=3000)
+    parser.add_argument(
+        "--limit-burst",
+        type=float,
+        default=10.0,
+        help="the limited gateway's bucket: requests it lets through at once (0 = a tenth of a second's)",
+    )
     parser.add_argument("--fleet-seconds", type=float, default=20.0, help="length of each fleet phase")
     parser.add_argument("--latency-ms", type=float, default=20.0, help="sandbox latency per request")
     parser.add_argument(
@@ -137,13 +143,14 @@ def flaky(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 def limit(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     ids = write_ids(work / "limit.txt", "limit", args.limit_ids)
-    with sandbox("--rate-limit", "50", "--latency-ms", str(args.latency_ms)) as gateway:
+    options = ["--rate-limit", "50", "--rate-limit-burst", str(args.limit_burst)]
+    with sandbox(*options, "--latency-ms", str(args.latency_ms)) as gateway:
         db = f"sqlite:///{work}/limit.db"
         summary = run_cli(gateway, db, "--rate", "150", "--concurrency", "32", ids=ids)
         log = requests_log(gateway)
     refused = sum(1 for r in log if r["status"] == 429)
     return {
-        "step": "--rate 150, gateway limited to 50/s",
+        "step": f"--rate 150, gateway limited to 50/s (burst {args.limit_burst:g})",
         "ids": args.limit_ids,
         "sessions_per_s": summary["sessions_per_s"],
         "failed": summary["failed"],

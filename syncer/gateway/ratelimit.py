@@ -18,7 +18,7 @@ Three inputs change the pace (docs/rate-limits.md):
   (the *ceiling*: the rate then, or the rate it really accepted over the last second if that is
   lower) and drops to `DECREASE` of it (`FAST_DECREASE` while the ceiling is only a guess);
   the rate then climbs back linearly to `TARGET` of the ceiling in `RECOVERY_S`, and from there
-  probes upward slowly (`PROBE_S`), so a process set above an unknown limit settles just below
+  probes upward, slowly at first (`PROBE_S`), so a process set above an unknown limit settles just below
   it, refused once in a long while instead of once a second.
 - `set_rate(rate)`: the fleet's share changed (`pipeline/fleet.py`). A higher rate forgets the
   ceiling (the gateway's room for us grew with our share).
@@ -57,15 +57,16 @@ FAST_DECREASE: Final = 0.5
 """...and to this share when it was not (refused within a second of starting or resuming):
 far above the limit, halving finds it in a few steps."""
 
-TARGET: Final = 0.97
+TARGET: Final = 0.95
 """The rate climbs back to this share of the ceiling..."""
 
 RECOVERY_S: Final = 2.0
 """...in this many seconds..."""
 
-PROBE_S: Final = 500.0
-"""...then above it by ``ceiling / PROBE_S`` per second (0.2 % a second), to find out whether
-the gateway allows more, up to the configured rate."""
+PROBE_S: Final = 50.0
+"""...then above it by ``ceiling * (t / PROBE_S)²`` after t seconds (+1 % after 5 s, +4 % after
+10 s, +16 % after 20 s), to find out whether the gateway allows more, up to the configured rate:
+slowly near the ceiling, faster away from it (a refusal that was a fluke costs little)."""
 
 MEASURE_S: Final = 1.0
 """The window over which the rate the gateway accepted is counted."""
@@ -177,7 +178,8 @@ class RateLimiter:
         if elapsed < RECOVERY_S and self._base < target:
             rate = self._base + (target - self._base) * elapsed / RECOVERY_S
         else:
-            rate = max(self._base, target) + self._ceiling * max(0.0, elapsed - RECOVERY_S) / PROBE_S
+            probing = max(0.0, elapsed - RECOVERY_S) / PROBE_S
+            rate = max(self._base, target) + self._ceiling * probing * probing
         return min(self._rate, rate)
 
     def set_rate(self, rate: float) -> None:
@@ -217,10 +219,10 @@ class RateLimiter:
             return  # unlimited stays unlimited; echoes of one episode slow down once
         current = self._rate_at(now)
         measured = self._accepted_rate(now)
-        if measured is None:
+        if measured is None:  # refused within a second of starting: far above, by a guess
             ceiling, share = current, FAST_DECREASE
-        else:
-            ceiling, share = min(current, max(measured, self._rate * MIN_SHARE)), DECREASE
+        else:  # what the gateway really took over the last second, if less than we sent
+            ceiling, share = max(min(current, measured), self._rate * MIN_SHARE), DECREASE
         self._ceiling = ceiling
         self._base = max(self._rate * MIN_SHARE, share * ceiling)
         self._since = self._episode_at = now

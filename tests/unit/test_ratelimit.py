@@ -174,7 +174,7 @@ async def test_a_refusal_far_above_the_limit_halves_then_climbs_back_to_just_und
     vt.now = 1.0 + RECOVERY_S
     assert limiter.current_rate == pytest.approx(TARGET * 100.0)
     vt.now = 1.0 + RECOVERY_S + 5.0  # then probes upward slowly...
-    assert limiter.current_rate == pytest.approx(TARGET * 100.0 + 5.0 * 100.0 / PROBE_S)
+    assert limiter.current_rate == pytest.approx(TARGET * 100.0 + 100.0 * (5.0 / PROBE_S) ** 2)
     vt.now = 1000.0  # ...never above the configured rate
     assert limiter.current_rate == 100.0
 
