@@ -42,6 +42,8 @@ RESULTS = Path(__file__).parent / "results"
 PY = sys.executable
 GLOBAL_RATE = 100.0
 FLEET_LIMIT = 105.0
+SETTLE_S = 4.0
+"""Seconds after the first request before a fleet phase is measured (the others start too)."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=10.0,
         help="the limited gateway's bucket: requests it lets through at once (0 = a tenth of a second's)",
     )
-    parser.add_argument("--fleet-seconds", type=float, default=20.0, help="length of each fleet phase")
+    parser.add_argument("--fleet-seconds", type=float, default=15.0, help="seconds measured per phase")
     parser.add_argument("--latency-ms", type=float, default=20.0, help="sandbox latency per request")
     parser.add_argument(
         "--pg-url",
@@ -181,14 +183,19 @@ def stop(workers: list[subprocess.Popen[bytes]]) -> None:
 
 
 def fleet_phase(args: argparse.Namespace, url: str, n: int, kill: int = 0) -> dict[str, Any]:
-    """n workers for `--fleet-seconds` (steady), then, if `kill`, SIGKILL that many and watch."""
+    """n workers: once they run (the first request, then SETTLE_S), `--fleet-seconds` measured;
+    then, if `kill`, SIGKILL that many and watch the others take up the budget."""
     seconds = args.fleet_seconds
     options = ["--rate-limit", str(FLEET_LIMIT), "--latency-ms", str(args.latency_ms)]
     with sandbox(*options) as gateway:
         workers = [start_worker(gateway, url) for _ in range(n)]
-        started = time.monotonic()
         try:
-            time.sleep(seconds)
+            deadline = time.monotonic() + 60
+            while not requests_log(gateway) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            steady_from = time.monotonic() + SETTLE_S
+            time.sleep(SETTLE_S + seconds)
+            steady_to = time.monotonic()
             killed_at = None
             if kill:
                 for proc in workers[:kill]:
@@ -198,8 +205,6 @@ def fleet_phase(args: argparse.Namespace, url: str, n: int, kill: int = 0) -> di
         finally:
             stop(workers)
         log = requests_log(gateway)
-    first = min(r["at"] for r in log)
-    steady_from, steady_to = first + 6.0, (killed_at or started + seconds)
     result: dict[str, Any] = {
         "step": f"{n} queue workers, --global-rate {GLOBAL_RATE:g}, gateway limited to {FLEET_LIMIT:g}/s",
         "workers": n,
@@ -216,11 +221,11 @@ def fleet_phase(args: argparse.Namespace, url: str, n: int, kill: int = 0) -> di
             if rate_between(log, start, start + 1.0) >= 0.95 * GLOBAL_RATE:
                 back = round(start + 1.0 - killed_at, 1)
                 break
-        after = killed_at + 10.0
+        after = killed_at + 8.0
         result.update(
             killed=kill,
             recovered_after_s=back,
-            rate_after_kill=round(rate_between(log, after, killed_at + seconds - 1), 1),
+            rate_after_kill=round(rate_between(log, after, killed_at + seconds - 0.5), 1),
         )
     return result
 
