@@ -42,6 +42,8 @@ RESULTS = Path(__file__).parent / "results"
 PY = sys.executable
 GLOBAL_RATE = 100.0
 FLEET_LIMIT = 105.0
+CONVERGED_S = 15.0
+"""The unknown-limit step also counts what the gateway accepted after this many seconds."""
 SETTLE_S = 4.0
 """Seconds after the first request before a fleet phase is measured (the others start too)."""
 
@@ -106,6 +108,11 @@ def rate_between(log: list[dict[str, Any]], start: float, end: float) -> float:
     return sum(1 for r in log if start <= r["at"] < end) / (end - start)
 
 
+def per_second(log: list[dict[str, Any]], start: float, end: float) -> list[int]:
+    """Requests the gateway saw in each whole second from `start`."""
+    return [sum(1 for r in log if start + k <= r["at"] < start + k + 1) for k in range(int(end - start))]
+
+
 def run_cli(gateway: str, database_url: str, *options: str, ids: Path | None = None) -> dict[str, Any]:
     """`python -m syncer run …` to the end; its summary."""
     with tempfile.TemporaryDirectory() as work:
@@ -151,6 +158,8 @@ def limit(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         summary = run_cli(gateway, db, "--rate", "150", "--concurrency", "32", ids=ids)
         log = requests_log(gateway)
     refused = sum(1 for r in log if r["status"] == 429)
+    first, last = log[0]["at"], log[-1]["at"]
+    accepted_after = [r for r in log if r["status"] == 200 and first + CONVERGED_S <= r["at"] < last - 1]
     return {
         "step": f"--rate 150, gateway limited to 50/s (burst {args.limit_burst:g})",
         "ids": args.limit_ids,
@@ -159,6 +168,8 @@ def limit(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "requests": len(log),
         "http_429": refused,
         "share_429_pct": round(100 * refused / len(log), 2),
+        "accepted_per_s_after_convergence": round(len(accepted_after) / (last - 1 - first - CONVERGED_S), 1),
+        "http_429_after_convergence": sum(1 for r in log if r["status"] == 429 and r["at"] >= first + CONVERGED_S),
         "duration_s": summary["duration_s"],
     }
 
@@ -212,6 +223,7 @@ def fleet_phase(args: argparse.Namespace, url: str, n: int, kill: int = 0) -> di
         "window_s": round(steady_to - steady_from, 1),
         "http_429": sum(1 for r in log if r["status"] == 429),
         "requests": len(log),
+        "per_second": per_second(log, steady_from, killed_at + seconds if killed_at else steady_to),
     }
     if killed_at is not None:
         # 1 s windows after the kill: when does the total come back to 95% of the budget?
