@@ -169,7 +169,7 @@ def limit(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "http_429": refused,
         "share_429_pct": round(100 * refused / len(log), 2),
         "accepted_per_s_after_convergence": round(len(accepted_after) / (last - 1 - first - CONVERGED_S), 1),
-        "http_429_after_convergence": sum(1 for r in log if r["status"] == 429 and r["at"] >= first + CONVERGED_S),
+        "http_429_after_convergence": sum(r["status"] == 429 for r in log if r["at"] >= first + CONVERGED_S),
         "duration_s": summary["duration_s"],
     }
 
