@@ -15,11 +15,13 @@ Three inputs change the pace (docs/rate-limits.md):
   `--max-retry-after`); then traffic resumes with one request and the current rate, not a burst.
 - `slow_down()`: a rate signal (429, 2004, or errors sustained over many responses, see
   `observe`). The first one of an episode remembers the rate at which the gateway said no
-  (the *ceiling*: the rate then, or the rate it really accepted over the last second if that is
-  lower) and drops to `DECREASE` of it (`FAST_DECREASE` while the ceiling is only a guess);
-  the rate then climbs back linearly to `TARGET` of the ceiling in `RECOVERY_S`, and from there
-  probes upward, slowly at first (`PROBE_S`), so a process set above an unknown limit settles just below
-  it, refused once in a long while instead of once a second.
+  (the *ceiling*: the rate then; while no limit is known yet, the rate the gateway really
+  accepted over the last second if that is lower) and drops to `DECREASE` of it
+  (`FAST_DECREASE` while the ceiling is only a guess, and then stays there for `MEASURE_S` so
+  that the next refusal is measured); the rate then climbs back linearly to `TARGET` of the
+  ceiling in `RECOVERY_S`, and from there probes upward, slowly at first (`PROBE_S`), so a
+  process set above an unknown limit settles just below it, refused once in a long while
+  instead of once a second.
 - `set_rate(rate)`: the fleet's share changed (`pipeline/fleet.py`). A higher rate forgets the
   ceiling (the gateway's room for us grew with our share).
 
@@ -50,7 +52,7 @@ each limiter caps its pauses at its own `max_pause`."""
 DEFAULT_MAX_PAUSE: Final = 60.0
 """The default cap of a pause (`--max-retry-after`)."""
 
-DECREASE: Final = 0.85
+DECREASE: Final = 0.9
 """After a rate signal, the rate drops to this share of the ceiling when the ceiling was measured."""
 
 FAST_DECREASE: Final = 0.5
@@ -60,13 +62,13 @@ far above the limit, halving finds it in a few steps."""
 TARGET: Final = 0.95
 """The rate climbs back to this share of the ceiling..."""
 
-RECOVERY_S: Final = 2.0
+RECOVERY_S: Final = 1.0
 """...in this many seconds..."""
 
-PROBE_S: Final = 50.0
-"""...then above it by ``ceiling * (t / PROBE_S)²`` after t seconds (+1 % after 5 s, +4 % after
-10 s, +16 % after 20 s), to find out whether the gateway allows more, up to the configured rate:
-slowly near the ceiling, faster away from it (a refusal that was a fluke costs little)."""
+PROBE_S: Final = 80.0
+"""...then above it by ``ceiling * (t / PROBE_S)²`` after t seconds (+0.4 % after 5 s, +1.6 %
+after 10 s, +6 % after 20 s, +25 % after 40 s), to find out whether the gateway allows more, up
+to the configured rate: slowly near the ceiling, faster away from it (a fluke costs little)."""
 
 MEASURE_S: Final = 1.0
 """The window over which the rate the gateway accepted is counted."""
@@ -136,6 +138,7 @@ class RateLimiter:
         self._base = rate  # the rate right after the last slow-down...
         self._since = -math.inf  # ...from which it climbs back from this time on
         self._episode_at = -math.inf  # when the last slow-down happened
+        self._hold = 0.0  # how long the rate stays down before climbing back
         self._active_since = math.inf  # when requests last started flowing (first start, end of a pause)
         self._accepted: collections.deque[float] = collections.deque()  # answers within MEASURE_S
         self._errors = 0.0  # moving share of error answers
@@ -210,7 +213,9 @@ class RateLimiter:
             # One token at the end of the pause: resume at the steady rate, not with a burst.
             self._tokens, self._filled_at = 1.0, until
             if self._ceiling is not None:
-                self._since = max(self._since, until)  # the climb back starts when the pause ends
+                # The climb back starts when the pause ends (a second later after a guess, so
+                # that a refusal on the way up is measured, not guessed again).
+                self._since = max(self._since, until + self._hold)
 
     def slow_down(self) -> None:
         """A rate signal: lower the rate, once per episode (see the module)."""
@@ -219,13 +224,17 @@ class RateLimiter:
             return  # unlimited stays unlimited; echoes of one episode slow down once
         current = self._rate_at(now)
         measured = self._accepted_rate(now)
+        guessed = self._ceiling is None or self._hold > 0
         if measured is None:  # refused within a second of starting: far above, by a guess
-            ceiling, share = current, FAST_DECREASE
-        else:  # what the gateway really took over the last second, if less than we sent
-            ceiling, share = max(min(current, measured), self._rate * MIN_SHARE), DECREASE
+            ceiling, share, self._hold = current, FAST_DECREASE, MEASURE_S
+        elif guessed:  # the limit is still unknown: what the gateway really took, if less than we sent
+            ceiling, share, self._hold = max(min(current, measured), self._rate * MIN_SHARE), DECREASE, 0.0
+        else:  # refused near a limit found before: a little lower (a stall may have bunched requests)
+            ceiling, share, self._hold = current, DECREASE, 0.0
         self._ceiling = ceiling
         self._base = max(self._rate * MIN_SHARE, share * ceiling)
-        self._since = self._episode_at = now
+        self._episode_at = now
+        self._since = now + self._hold
         self._tokens = min(self._tokens, 1.0)
         self._errors = 0.0
         self.slowdowns += 1

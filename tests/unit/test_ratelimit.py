@@ -18,6 +18,7 @@ from syncer.gateway.ratelimit import (
     DEFAULT_MAX_PAUSE,
     FAST_DECREASE,
     MAX_PAUSE,
+    MEASURE_S,
     MIN_SHARE,
     PROBE_S,
     RECOVERY_S,
@@ -169,11 +170,14 @@ async def test_a_refusal_far_above_the_limit_halves_then_climbs_back_to_just_und
     assert (limiter.slowdowns, limiter.ceiling) == (1, 100.0)
     vt.now = 1.0
     assert limiter.current_rate == FAST_DECREASE * 100.0
-    vt.now = 1.0 + RECOVERY_S / 2
+    vt.now = 1.0 + MEASURE_S  # stays there a second (a refusal now would be measured)...
+    assert limiter.current_rate == FAST_DECREASE * 100.0
+    climb = 1.0 + MEASURE_S  # ...then climbs back
+    vt.now = climb + RECOVERY_S / 2
     assert limiter.current_rate == pytest.approx((FAST_DECREASE + TARGET) / 2 * 100.0)
-    vt.now = 1.0 + RECOVERY_S
+    vt.now = climb + RECOVERY_S
     assert limiter.current_rate == pytest.approx(TARGET * 100.0)
-    vt.now = 1.0 + RECOVERY_S + 5.0  # then probes upward slowly...
+    vt.now = climb + RECOVERY_S + 5.0  # then probes upward slowly...
     assert limiter.current_rate == pytest.approx(TARGET * 100.0 + 100.0 * (5.0 / PROBE_S) ** 2)
     vt.now = 1000.0  # ...never above the configured rate
     assert limiter.current_rate == 100.0
