@@ -185,18 +185,22 @@ class RateLimiter:
             rate = max(self._base, target) + self._ceiling * probing * probing
         return min(self._rate, rate)
 
-    def set_rate(self, rate: float) -> None:
-        """A new configured rate (the fleet share changed); takes effect at once."""
+    def set_rate(self, rate: float, burst: int | None = None) -> None:
+        """A new configured rate (the fleet share changed); takes effect at once. `burst`: a new
+        bucket size (default: the one given when made, else `default_burst` of the new rate)."""
         _check_rate(rate)
-        if rate == self._rate:
+        if burst is not None:
+            if burst < 1:
+                raise ValueError("burst must be at least 1")
+            self._fixed_burst = burst
+        if rate == self._rate and burst is None:
             return
         if rate > self._rate or not rate:
             self._ceiling = None  # our room at the gateway grew: find the limit again if there is one
         self._rate = rate
         self._base = min(self._base, rate) if rate else rate
-        if self._fixed_burst is None:
-            self._burst = default_burst(rate)
-            self._tokens = min(self._tokens, float(self._burst))
+        self._burst = default_burst(rate) if self._fixed_burst is None else self._fixed_burst
+        self._tokens = min(self._tokens, float(self._burst))
 
     def pause(self, seconds: float) -> None:
         """Hold all acquirers for `seconds` (capped at `max_pause`); never shortens a pause."""

@@ -23,7 +23,7 @@ from typing import Final
 import anyio
 import sqlalchemy as sa
 
-from syncer.gateway.ratelimit import RateLimiter
+from syncer.gateway.ratelimit import RateLimiter, default_burst
 from syncer.gateway.retry import RetryPolicy
 from syncer.observe.logs import get_logger
 from syncer.outcomes import Failure, RunSource
@@ -38,6 +38,9 @@ TTL_BEATS: Final = 2.0
 HOLD_BEATS: Final = 1.25
 """A joining worker starts its requests after this many heartbeats (the others count it first)."""
 
+MIN_BURST: Final = 2
+"""The smallest bucket of a fleet member (`fleet_burst`)."""
+
 log = get_logger("syncer.fleet")
 
 
@@ -48,6 +51,15 @@ def fair_share(global_rate: float | None, workers: int, local_rate: float) -> fl
         return local_rate
     share = global_rate / max(1, workers)
     return min(share, local_rate) if local_rate else share
+
+
+def fleet_burst(share: float) -> int:
+    """A member's bucket: a twentieth of a second of its share, as alone, but at least
+    `MIN_BURST` requests. With a bucket of one, a process woken late by a busy scheduler loses
+    its slot instead of catching up, and a share of 25/s ran ~12% under it on a loaded machine
+    (docs/benchmark.md). The fleet's buckets add up: N members of 2 stay under what gateways
+    allow at once (commonly a tenth of a second's worth) while shares are 20/s or more."""
+    return max(MIN_BURST, default_burst(share))
 
 
 @dataclass
@@ -83,7 +95,8 @@ class Fleet:
             if self.live:
                 log.info("fleet.changed", workers=live, was=self.live)
             self.live = live
-        self.limiter.set_rate(fair_share(self.global_rate, live, self.local_rate))
+        share = fair_share(self.global_rate, live, self.local_rate)
+        self.limiter.set_rate(share, burst=fleet_burst(share))
 
     async def leave(self) -> None:
         try:

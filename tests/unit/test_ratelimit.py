@@ -27,7 +27,7 @@ from syncer.gateway.ratelimit import (
     default_burst,
     parse_retry_after,
 )
-from syncer.pipeline.fleet import fair_share
+from syncer.pipeline.fleet import fair_share, fleet_burst
 
 
 class VirtualTime:
@@ -423,3 +423,15 @@ def test_parse_retry_after_with_naive_now() -> None:
 )
 def test_fair_share(global_rate: float | None, workers: int, local_rate: float, share: float) -> None:
     assert fair_share(global_rate, workers, local_rate) == pytest.approx(share)
+
+
+def test_a_fleet_members_bucket_is_at_least_two_and_set_rate_can_change_it() -> None:
+    assert [fleet_burst(share) for share in (5.0, 25.0, 50.0, 100.0)] == [2, 2, 2, 5]
+    limiter = RateLimiter(100.0)
+    assert limiter.burst == 5
+    limiter.set_rate(25.0, burst=fleet_burst(25.0))
+    assert (limiter.rate, limiter.burst) == (25.0, 2)
+    limiter.set_rate(30.0)  # the bucket given stays
+    assert limiter.burst == 2
+    with pytest.raises(ValueError, match="burst"):
+        limiter.set_rate(30.0, burst=0)
