@@ -111,6 +111,9 @@ class Failure:
     message: str
     http_status: int | None = None
     retryable: bool = False
+    retry_after: float | None = None
+    """The gateway's last `Retry-After` for this id, in seconds (capped): a queue defers it at
+    least that long."""
 
 
 @dataclass

@@ -31,6 +31,9 @@ def simulate(
     rate_limit_burst: Annotated[float, typer.Option(help="Bucket size before 429s (0 = rate/10)")] = 0,
     retry_after: Annotated[int, typer.Option(help="Retry-After seconds sent with a 429")] = 1,
     retry_after_date: Annotated[bool, typer.Option(help="Send Retry-After as an HTTP date")] = False,
+    failure_retry_after: Annotated[
+        int | None, typer.Option(help="Retry-After seconds sent with the --failure-rate 503s")
+    ] = None,
 ) -> None:
     """Serve a realistic sandbox gateway (POST /_sandbox/bump?share=0.1 makes newer versions).
 
@@ -50,6 +53,7 @@ def simulate(
             rate_limit_burst=rate_limit_burst,
             retry_after_s=retry_after,
             retry_after_date=retry_after_date,
+            failure_retry_after_s=failure_retry_after,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from None

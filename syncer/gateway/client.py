@@ -17,7 +17,10 @@ returns the body bytes of an HTTP 200 (the envelope is checked by the parser, vi
 The body of a 200 comes back with the token redacted (a gateway that echoes it in a field
 would otherwise have it stored).
 
-429 (and 503 with Retry-After) also pauses the shared `RateLimiter`, slowing the whole process.
+A 429 is a rate signal: it slows the shared `RateLimiter` down and pauses it for its
+`Retry-After` (capped by the limiter's `max_pause`, the `--max-retry-after`). Other retryable
+answers only tell the limiter they happened (sustained errors slow it down); their
+`Retry-After` (capped the same way) is the delay of that id's own retry.
 No message carries the token or a header: HTTP library exceptions are never chained, only
 their class name and the URL path are kept.
 
@@ -58,6 +61,9 @@ if TYPE_CHECKING:
 RETRYABLE_STATUSES: Final = frozenset({408, 425, 429, 500, 502, 503, 504})
 REDACT_MIN_CHARS: Final = 8
 """Tokens at least this long are redacted from bodies (`Settings` refuses shorter ones)."""
+RATE_LIMITED_PAUSE: Final = 1.0
+"""Seconds the whole process pauses on a 429 without a readable Retry-After (and on an envelope
+2004, which carries none)."""
 DRAIN_LIMIT: Final = 64 * 1024
 """Error bodies up to this size are read so the connection can be reused."""
 
@@ -243,6 +249,11 @@ class GatewayClient:
             else _HttpxBackend(url, headers, timeout, max_connections, transport)
         )
 
+    @property
+    def limiter(self) -> RateLimiter:
+        """The process's one limiter (the fetch stage slows it down on an envelope 2004)."""
+        return self._limiter
+
     async def __aenter__(self) -> Self:
         return self
 
@@ -272,6 +283,7 @@ class GatewayClient:
                 async with http.get(relative) as response:
                     got_headers, status = True, str(response.status)
                     if response.status == 200:
+                        self._limiter.observe(ok=True)
                         return self._redactor.data(await self._read_body(response, path))
                     error = self._status_error(response, path)
                     if isinstance(error, PermanentError):
@@ -291,6 +303,7 @@ class GatewayClient:
         finally:
             if self.metrics is not None:
                 self.metrics.request(status, time.monotonic() - started)
+        self._limiter.observe(ok=False)
         # Raised outside the except block so no library exception is attached as the context.
         failure = TransientError(f"{name} on GET {path}", kind=kind)
         failure.unreachable = unreachable
@@ -319,14 +332,20 @@ class GatewayClient:
                 http_status=status,
             )
         if status == 404:
+            self._limiter.observe(ok=True)
             return PermanentError(f"session not found ({where})", kind="not_found", http_status=404)
         if status in RETRYABLE_STATUSES or 500 <= status <= 599:
-            delay = parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
-            if status == 429 or (status == 503 and delay is not None):
-                self._limiter.pause(delay or 1.0)
+            cap = self._limiter.max_pause
+            delay = parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC), cap)
+            if status == 429:
+                self._limiter.slow_down()
+                self._limiter.pause(delay or RATE_LIMITED_PAUSE)
+            else:
+                self._limiter.observe(ok=False)
             return TransientError(
                 f"gateway busy or failing ({where})", kind=f"http_{status}", http_status=status, delay=delay
             )
+        self._limiter.observe(ok=True)  # the gateway answered: not a sign of overload
         return PermanentError(f"unexpected response ({where})", kind=f"http_{status}", http_status=status)
 
 

@@ -20,8 +20,9 @@ from typing import Final
 
 from syncer.errors import TransientError
 
-MAX_RETRY_AFTER: Final = 300.0
-"""The longest gateway Retry-After honoured, in seconds."""
+MAX_RETRY_AFTER: Final = 3600.0
+"""The longest gateway Retry-After ever honoured, in seconds: a guard; the client has already
+capped `TransientError.delay` at `--max-retry-after` (default 60)."""
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Final
 
 import anyio
 
@@ -13,16 +12,13 @@ from syncer.documents.flatten import flatten_body
 from syncer.documents.rows import SessionBundle
 from syncer.errors import PermanentError, TransientError
 from syncer.gateway import retry
-from syncer.gateway.client import GatewayClient
-from syncer.gateway.ratelimit import RateLimiter
+from syncer.gateway.client import RATE_LIMITED_PAUSE, GatewayClient
 from syncer.ids import shown, valid_id
 from syncer.outcomes import Failure, FailureKind, RunSummary
 from syncer.pipeline.budget import UNBOUNDED, ByteBudget, Ticket
 from syncer.pipeline.health import GatewayHealth
 
-RATE_LIMITED_PAUSE: Final = 1.0
-"""Seconds the whole process pauses on an envelope 2004, which carries no Retry-After (the
-same as for a 429 without one)."""
+__all__ = ["RATE_LIMITED_PAUSE", "fetch_bundle"]
 
 
 async def fetch_bundle(
@@ -45,8 +41,9 @@ async def fetch_bundle(
     A document whose version is more than `future_tolerance` ahead of this clock fails as
     `future_version`: stored, it would make every later, correct version of it `stale`.
 
-    An envelope 2004 (rate limited inside an HTTP 200) pauses the shared rate limiter, as the
-    client does for a 429: the gateway is telling the whole process to slow down."""
+    An envelope 2004 (rate limited inside an HTTP 200) slows down and pauses the shared rate
+    limiter, as the client does for a 429: the gateway is telling the whole process to slow
+    down. Any other transient error delays this id's retry only (by its Retry-After if any)."""
     ticket = ticket or Ticket(ByteBudget(UNBOUNDED))
     health = health or GatewayHealth("")
     attempt = 0
@@ -68,7 +65,8 @@ async def fetch_bundle(
             ticket.release()
             health.attempt(id, error)
             if error.kind == RATE_LIMITED_KIND:
-                _limiter(client).pause(error.delay or RATE_LIMITED_PAUSE)
+                client.limiter.slow_down()
+                client.limiter.pause(error.delay or RATE_LIMITED_PAUSE)
                 if client.metrics is not None:
                     client.metrics.rate_limited_in_body()
             delay = retry.delay_for(policy, attempt, error)
@@ -79,6 +77,7 @@ async def fetch_bundle(
                     f"{error} (gave up after {attempt} attempts)",
                     error.http_status,
                     retryable=True,
+                    retry_after=error.delay,
                 )
             summary.retries += 1
             await anyio.sleep(delay)
@@ -102,10 +101,3 @@ def _from_the_future(bundle: SessionBundle, tolerance: timedelta | None) -> Fail
         " ahead of this worker's clock"
     )
     return Failure(bundle.id, FailureKind.FUTURE_VERSION, message)
-
-
-def _limiter(client: GatewayClient) -> RateLimiter:
-    # The client owns the process's one limiter and pauses it on 429 itself; the envelope is
-    # only read here, after the client returned the body. (Reads the attribute until the
-    # client exposes it publicly.)
-    return client._limiter

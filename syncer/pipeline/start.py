@@ -8,6 +8,7 @@ run_source(settings, source)    any `Source` (the demo's, tests')
 from __future__ import annotations
 
 import gc
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from syncer.gateway.client import GatewayClient
 from syncer.gateway.ratelimit import RateLimiter
 from syncer.observe.metrics import Metrics
 from syncer.observe.progress import line_count
+from syncer.pipeline.fleet import Fleet, InFleet, fair_share
 from syncer.pipeline.run import Run
 from syncer.settings import Settings
 from syncer.sources.base import Source, SourceId
@@ -25,6 +27,7 @@ from syncer.warehouse import sqlite_check
 from syncer.warehouse.migrate import ensure_schema
 from syncer.warehouse.queue import Queue
 from syncer.warehouse.store import Store
+from syncer.warehouse.workers import Workers
 
 
 def tune_gc() -> None:
@@ -49,7 +52,10 @@ async def open_store(settings: Settings) -> Store:
 
 
 def open_client(settings: Settings, **overrides: Any) -> GatewayClient:
-    limiter = RateLimiter(settings.rate)
+    # This process alone: --rate, or min(--rate, --global-rate); a fleet sets its share later.
+    limiter = RateLimiter(
+        fair_share(settings.global_rate, 1, settings.rate), max_pause=settings.max_retry_after
+    )
     overrides.setdefault("metrics", Metrics())
     return GatewayClient(
         settings.require_gateway(),
@@ -101,7 +107,13 @@ async def run_source(
     client = open_client(settings, **client_overrides)
     async with client, await open_store(settings) as store:
         chosen: Source = source(store) if callable(source) else source
-        run = Run(settings, store, client, chosen, total=total)
+        run_id = uuid.uuid4().hex
+        if settings.global_rate is not None and store.dialect == "postgresql":
+            workers = Workers(store, run_id=run_id)
+            fleet = Fleet(client.limiter, settings.global_rate, settings.rate, workers)
+            await fleet.join()
+            chosen = InFleet(chosen, fleet)
+        run = Run(settings, store, client, chosen, run_id=run_id, total=total)
         failed_out = settings.failed_out.open("w", encoding="utf-8") if settings.failed_out else None
         try:
             run.failed_out = failed_out

@@ -297,7 +297,9 @@ def build_app(config: SandboxConfig) -> Starlette:
             await anyio.sleep(delay)
         if config.failure_rate and state.failures.random() < config.failure_rate:
             counters.failures_503 += 1
-            return _error(503, 3000, "Service temporarily unavailable")
+            wait = config.failure_retry_after_s
+            headers = None if wait is None else {"Retry-After": str(wait)}
+            return _error(503, 3000, "Service temporarily unavailable", headers)
         special = _by_id(state, id)
         if special is not None:
             return special

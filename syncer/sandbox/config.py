@@ -37,6 +37,8 @@ class SandboxConfig:
     """Seconds between the bytes of a ``fault-slow_drip-...`` body."""
     failure_rate: float = 0
     """Share of session requests answered HTTP 503, drawn per request."""
+    failure_retry_after_s: int | None = None
+    """The ``Retry-After`` sent with those 503s, in seconds (None: no header, as before)."""
     malformed_rate: float = 0
     """Share of ids, chosen by a hash of the id, whose body is malformed."""
     token: str | None = field(default=None, repr=False)
@@ -62,8 +64,9 @@ class SandboxConfig:
             value = getattr(self, name)
             if not _is_number(value) or not 0 <= value <= 1:
                 problems.append(f"{name} must be a share between 0 and 1, got {value!r}")
-        if not _is_int(self.retry_after_s) or self.retry_after_s < 0:
-            problems.append(f"retry_after_s must be an integer >= 0, got {self.retry_after_s!r}")
+        problems += _seconds_problems(retry_after_s=self.retry_after_s)
+        if self.failure_retry_after_s is not None:
+            problems += _seconds_problems(failure_retry_after_s=self.failure_retry_after_s)
         if self.auth_failure_status not in (401, 403):
             problems.append(f"auth_failure_status must be 401 or 403, got {self.auth_failure_status!r}")
         if self.token is not None and (not isinstance(self.token, str) or not self.token.strip()):
@@ -74,6 +77,14 @@ class SandboxConfig:
             problems.append(f"locations must be an integer >= 1, got {self.locations!r}")
         if problems:
             raise ValueError("invalid sandbox configuration: " + "; ".join(problems))
+
+
+def _seconds_problems(**values: object) -> list[str]:
+    return [
+        f"{name} must be an integer >= 0, got {value!r}"
+        for name, value in values.items()
+        if not (_is_int(value) and value >= 0)  # type: ignore[operator]
+    ]
 
 
 def _is_number(value: object) -> bool:

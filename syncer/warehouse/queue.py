@@ -187,8 +187,8 @@ class Queue:
         self, token: str, failures: Sequence[Failure], max_attempts: int, now: datetime
     ) -> list[str]:
         """Record the fate of ids that did not produce data: not found → done; transient with
-        attempts left → pending later (returned, 'deferred'); otherwise → failed. Fenced: rows
-        no longer leased to us are left alone."""
+        attempts left → pending later, not before its Retry-After (returned, 'deferred');
+        otherwise → failed. Fenced: rows no longer leased to us are left alone."""
         deferred: list[str] = []
         async with self.store.engine.begin() as conn:
             owned = await self._owned(conn, token, [f.id for f in failures], now)
@@ -206,8 +206,11 @@ class Queue:
                 if failure.kind == FailureKind.NOT_FOUND:
                     values["status"] = QueueStatus.DONE
                 elif failure.retryable and attempts < max_attempts:
-                    later = now + backoff(attempts, base_s=self.backoff_base_s)
-                    values.update(status=QueueStatus.PENDING, available_at=later)
+                    wait = max(
+                        backoff(attempts, base_s=self.backoff_base_s),
+                        timedelta(seconds=failure.retry_after or 0.0),
+                    )
+                    values.update(status=QueueStatus.PENDING, available_at=now + wait)
                     deferred.append(failure.id)
                 else:
                     values["status"] = QueueStatus.FAILED

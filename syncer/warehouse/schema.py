@@ -295,6 +295,20 @@ class SyncRun(SQLModel, table=True):
     """The gateway base URL the run used, without credentials."""
 
 
+class SyncWorker(SQLModel, table=True):
+    """One live worker process sharing the gateway budget (`--global-rate`); see
+    `warehouse/workers.py`. A row whose `expires_at` has passed belongs to a worker that died."""
+
+    __tablename__ = "sync_workers"
+    worker_id: str = Field(primary_key=True)
+    run_id: str | None = None
+    host: str | None = None
+    pid: int | None = None
+    started_at: datetime | None = _ts()
+    heartbeat_at: datetime | None = _ts()
+    expires_at: datetime | None = _ts()
+
+
 class SchemaVersion(SQLModel, table=True):
     __tablename__ = "syncer_schema"
     version: int = Field(sa_column=sa.Column(sa.Integer(), primary_key=True, autoincrement=False))

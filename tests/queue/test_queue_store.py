@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from syncer.outcomes import Failure, Outcome
 from syncer.warehouse.queue import EnqueueCounts, Queue
 from syncer.warehouse.store import Store
+from syncer.warehouse.tables import QUEUE
 from tests.integration.bundles import bundle
 
 T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -183,3 +184,22 @@ async def test_status_retry_and_prune(queue: Queue) -> None:
     assert await queue.prune(T - timedelta(days=1)) == 0
     assert await queue.prune(now) == 1
     assert set(await rows(queue)) == {"a", "b"}
+
+
+async def test_a_deferred_id_is_not_due_before_the_gateways_retry_after(queue: Queue) -> None:
+    await queue.enqueue(["slow", "quick"], T)
+    await queue.claim(10, "w", LEASE, T)
+    failures = [
+        Failure("slow", "http_503", "busy", 503, retryable=True, retry_after=3000.0),  # past any backoff
+        Failure("quick", "http_503", "busy", 503, retryable=True),
+    ]
+    assert sorted(await queue.settle("w", failures, max_attempts=5, now=T)) == ["quick", "slow"]
+    async with queue.store.engine.connect() as conn:
+        result = await conn.execute(sa.select(QUEUE.c.id, QUEUE.c.available_at))
+        due = {r.id: r.available_at for r in result}
+    # quick: the backoff after one attempt (15-30 s); slow: its Retry-After, 50 minutes
+    assert [c.id for c in await queue.claim(10, "w", LEASE, T + timedelta(seconds=31))] == ["quick"]
+    claimed_before = await queue.claim(10, "w", LEASE, T + timedelta(seconds=2999))
+    assert "slow" not in [c.id for c in claimed_before]  # (quick's new lease expired: taken again)
+    assert "slow" in [c.id for c in await queue.claim(10, "w", LEASE, T + timedelta(seconds=3000))]
+    assert due["slow"] - T >= timedelta(seconds=3000)

@@ -17,7 +17,7 @@ import pytest
 from syncer import __version__
 from syncer.errors import ConfigError, CredentialsRejected, FetchError, PermanentError, TransientError
 from syncer.gateway.client import GatewayClient
-from syncer.gateway.ratelimit import MAX_PAUSE, RateLimiter
+from syncer.gateway.ratelimit import DEFAULT_MAX_PAUSE, RateLimiter
 
 TOKEN = "tok-3f9c2e7a-SECRET"
 BASE = "https://gateway.example/api/ocpi/api/v1"
@@ -30,8 +30,8 @@ Handler = Callable[[httpx.Request], httpx.Response]
 class CountingLimiter(RateLimiter):
     """Unlimited, on a frozen clock, counting acquires."""
 
-    def __init__(self) -> None:
-        super().__init__(0, clock=lambda: CLOCK)
+    def __init__(self, max_pause: float = DEFAULT_MAX_PAUSE) -> None:
+        super().__init__(0, clock=lambda: CLOCK, max_pause=max_pause)
         self.acquired = 0
 
     async def acquire(self) -> None:
@@ -232,11 +232,11 @@ async def test_429_retry_after_seconds_pauses_the_shared_limiter() -> None:
 
 async def test_429_retry_after_http_date_pauses_the_shared_limiter() -> None:
     limiter = CountingLimiter()
-    when = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=45), usegmt=True)
     error = await fetch_error(Gateway(lambda _: httpx.Response(429, headers={"Retry-After": when})), limiter)
     assert isinstance(error, TransientError)
     assert error.delay is not None
-    assert 115.0 <= error.delay <= 120.0
+    assert 40.0 <= error.delay <= 45.0
     assert limiter.paused_until == CLOCK + error.delay
 
 
@@ -248,22 +248,33 @@ async def test_429_without_retry_after_pauses_one_second() -> None:
     assert limiter.paused_until == CLOCK + 1.0
 
 
-async def test_429_retry_after_is_capped() -> None:
+async def test_429_retry_after_is_capped_by_max_retry_after() -> None:
     limiter = CountingLimiter()
     error = await fetch_error(
         Gateway(lambda _: httpx.Response(429, headers={"Retry-After": "86400"})), limiter
     )
     assert isinstance(error, TransientError)
-    assert error.delay == MAX_PAUSE
-    assert limiter.paused_until == CLOCK + MAX_PAUSE
+    assert error.delay == DEFAULT_MAX_PAUSE == 60.0
+    assert limiter.paused_until == CLOCK + DEFAULT_MAX_PAUSE
+    limiter = CountingLimiter(max_pause=5.0)  # --max-retry-after 5
+    error = await fetch_error(Gateway(lambda _: httpx.Response(429, headers={"Retry-After": "600"})), limiter)
+    assert isinstance(error, TransientError)
+    assert error.delay == 5.0
+    assert limiter.paused_until == CLOCK + 5.0
 
 
-async def test_503_pauses_only_with_retry_after() -> None:
-    limiter = CountingLimiter()
+async def test_503_never_pauses_the_limiter_its_retry_after_is_that_ids_delay() -> None:
+    limiter = CountingLimiter(max_pause=30.0)
     await fetch_error(Gateway(lambda _: httpx.Response(503)), limiter)
     assert limiter.paused_until == -math.inf
-    await fetch_error(Gateway(lambda _: httpx.Response(503, headers={"Retry-After": "12"})), limiter)
-    assert limiter.paused_until == CLOCK + 12.0
+    error = await fetch_error(Gateway(lambda _: httpx.Response(503, headers={"Retry-After": "12"})), limiter)
+    assert limiter.paused_until == -math.inf
+    assert isinstance(error, TransientError)
+    assert error.delay == 12.0
+    error = await fetch_error(Gateway(lambda _: httpx.Response(503, headers={"Retry-After": "900"})), limiter)
+    assert isinstance(error, TransientError)
+    assert error.delay == 30.0  # capped like a 429's
+    assert limiter.slowdowns == 0
 
 
 async def test_500_with_retry_after_sets_the_delay_but_does_not_pause() -> None:

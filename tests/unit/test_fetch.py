@@ -60,7 +60,7 @@ async def test_envelope_2004_pauses_the_whole_limiter_then_the_retry_succeeds() 
     assert isinstance(result, SessionBundle)
     assert len(seen) == 2
     assert (summary.retries, summary.fetched) == (1, 2)
-    assert limiter.slowdowns == 1  # paused (and slowed) like a 429, for every task
+    assert limiter.slowdowns == 1  # slowed (and paused) like a 429, for every task
     assert limiter.paused_until == 100.0 + RATE_LIMITED_PAUSE
     assert time.slept >= RATE_LIMITED_PAUSE  # the retry itself waited for the pause
 

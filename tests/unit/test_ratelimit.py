@@ -14,13 +14,20 @@ import anyio.lowlevel
 import pytest
 
 from syncer.gateway.ratelimit import (
+    DECREASE,
+    DEFAULT_MAX_PAUSE,
+    FAST_DECREASE,
     MAX_PAUSE,
+    MEASURE_S,
     MIN_SHARE,
+    PROBE_S,
     RECOVERY_S,
+    TARGET,
     RateLimiter,
     default_burst,
     parse_retry_after,
 )
+from syncer.pipeline.fleet import fair_share, fleet_burst
 
 
 class VirtualTime:
@@ -144,46 +151,63 @@ async def test_a_late_wake_up_does_not_turn_into_a_catch_up_burst() -> None:
     assert_rate_holds(log, rate, burst)
 
 
-async def test_pause_blocks_every_acquirer_then_resumes_at_half_the_rate_without_burst() -> None:
+async def test_pause_blocks_every_acquirer_then_resumes_without_burst_at_the_same_rate() -> None:
     vt = VirtualTime()
     limiter = vt.limiter(10.0, burst=5)
-    limiter.pause(2.0)
+    limiter.pause(2.0)  # a pause alone (a Retry-After) does not slow down: slow_down() does
     assert limiter.paused_until == 2.0
-    assert limiter.current_rate == 5.0
+    assert limiter.current_rate == 10.0
     log: list[float] = []
     await vt.run(*acquirers(limiter, vt, 4, log))
-    # no burst after a pause: one at 2.0, then one per 1/current_rate (5/s, climbing 0.5/s per s)
-    assert log[0] == 2.0
-    gaps = [b - a for a, b in itertools.pairwise(log)]
-    assert all(0.18 < gap <= 0.2 + 1e-9 for gap in gaps), gaps  # 5/s, and already climbing
+    assert log == pytest.approx([2.0, 2.1, 2.2, 2.3])  # one at 2.0, then the steady rate, no burst
 
 
-async def test_rate_climbs_back_linearly_after_a_slow_down() -> None:
+async def test_a_refusal_far_above_the_limit_halves_then_climbs_back_to_just_under_it() -> None:
     vt = VirtualTime()
     limiter = vt.limiter(100.0)
+    limiter.slow_down()  # refused at once: the ceiling is only a guess (the rate then)
     limiter.pause(1.0)
-    assert limiter.slowdowns == 1
+    assert (limiter.slowdowns, limiter.ceiling) == (1, 100.0)
     vt.now = 1.0
-    assert limiter.current_rate == 50.0
-    vt.now = 1.0 + RECOVERY_S / 4
-    assert limiter.current_rate == pytest.approx(75.0)
-    vt.now = 1.0 + RECOVERY_S / 2
+    assert limiter.current_rate == FAST_DECREASE * 100.0
+    vt.now = 1.0 + MEASURE_S  # stays there a second (a refusal now would be measured)...
+    assert limiter.current_rate == FAST_DECREASE * 100.0
+    climb = 1.0 + MEASURE_S  # ...then climbs back
+    vt.now = climb + RECOVERY_S / 2
+    assert limiter.current_rate == pytest.approx((FAST_DECREASE + TARGET) / 2 * 100.0)
+    vt.now = climb + RECOVERY_S
+    assert limiter.current_rate == pytest.approx(TARGET * 100.0)
+    vt.now = climb + RECOVERY_S + 5.0  # then probes upward slowly...
+    assert limiter.current_rate == pytest.approx(TARGET * 100.0 + 100.0 * (5.0 / PROBE_S) ** 2)
+    vt.now = 1000.0  # ...never above the configured rate
     assert limiter.current_rate == 100.0
-    vt.now = 1000.0
-    assert limiter.current_rate == 100.0
+
+
+async def test_the_ceiling_is_the_rate_the_gateway_accepted_over_the_last_second() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(150.0)
+    await limiter.acquire()  # requests start flowing at 0
+    for k in range(100):  # 50 answers/s accepted for two seconds
+        vt.now = k / 50
+        limiter.observe(ok=True)
+    vt.now = 2.0
+    limiter.slow_down()
+    assert limiter.ceiling == pytest.approx(50.0, abs=1.0)  # not the 150 it was sending at
+    assert limiter.current_rate == pytest.approx(DECREASE * limiter.ceiling)
 
 
 async def test_echoes_of_one_refusal_slow_down_once_a_new_refusal_again() -> None:
     vt = VirtualTime()
     limiter = vt.limiter(80.0)
+    limiter.slow_down()
     limiter.pause(1.0)
     vt.now = 0.01
-    limiter.pause(1.0)  # requests already in flight answered 429 too: the same episode
+    limiter.slow_down()  # requests already in flight answered 429 too: the same episode
     limiter.pause(2.0)
     assert (limiter.slowdowns, limiter.paused_until) == (1, 2.01)
     vt.now = 2.01
     assert limiter.current_rate == 40.0  # recovery starts when the longest pause ends
-    limiter.pause(1.0)  # refused again after the pause: a new episode
+    limiter.slow_down()  # refused again after the pause: a new episode
     assert limiter.slowdowns == 2
     assert limiter.current_rate == 20.0
 
@@ -192,10 +216,46 @@ async def test_slow_downs_stop_at_a_floor() -> None:
     vt = VirtualTime()
     limiter = vt.limiter(32.0)
     for _ in range(20):
+        limiter.slow_down()
         limiter.pause(1.0)
         vt.now = limiter.paused_until
     assert limiter.slowdowns == 20
     assert limiter.current_rate == 32.0 * MIN_SHARE
+
+
+async def test_occasional_errors_do_not_slow_down_sustained_errors_do() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(20.0)
+    for k in range(2000):  # one answer in five is a 503 (or a timeout): that id's business
+        vt.now = k / 20
+        limiter.observe(ok=k % 5 != 0)
+    assert (limiter.slowdowns, limiter.current_rate) == (0, 20.0)
+    for k in range(2000, 2030):  # then the gateway fails most requests: a rate signal
+        vt.now = k / 20
+        limiter.observe(ok=k % 5 == 0)
+    assert limiter.slowdowns >= 1
+    assert limiter.current_rate < 20.0
+    assert limiter.paused_until == -math.inf  # no pause: errors carry no Retry-After for all
+
+
+async def test_set_rate_takes_effect_at_once_and_a_higher_rate_forgets_the_ceiling() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(100.0)
+    limiter.set_rate(25.0)  # four workers share the budget now
+    assert (limiter.rate, limiter.current_rate, limiter.burst) == (25.0, 25.0, 1)
+    log: list[float] = []
+    await vt.run(*acquirers(limiter, vt, 5, log))
+    assert [b - a for a, b in itertools.pairwise(log)] == pytest.approx([0.04] * 4)
+    vt.now = 10.0
+    limiter.slow_down()
+    assert limiter.ceiling == 25.0
+    limiter.set_rate(20.0)  # lower: what the gateway told us still holds
+    assert limiter.ceiling == 25.0
+    limiter.set_rate(50.0)  # two of them left: their share is ours, the old refusal is stale
+    assert limiter.ceiling is None
+    assert limiter.current_rate == 50.0
+    with pytest.raises(ValueError, match="rate"):
+        limiter.set_rate(-1.0)
 
 
 async def test_pause_during_a_wait_holds_tasks_already_sleeping() -> None:
@@ -205,13 +265,14 @@ async def test_pause_during_a_wait_holds_tasks_already_sleeping() -> None:
 
     async def pauser() -> None:
         await vt.sleep(0.5)
+        limiter.slow_down()
         limiter.pause(10.0)  # tasks waiting for 1 s, 2 s, 3 s must not go before 10.5
 
     await vt.run(pauser, *acquirers(limiter, vt, 4, log))
     assert log[0] == 0.0
     assert log[1] == 10.5
     assert log[2] == pytest.approx(12.5)  # half the rate right after the pause
-    assert 1 / 0.6 - 1e-9 <= log[3] - log[2] < 2.0  # climbing back
+    assert 1 / TARGET - 0.05 <= log[3] - log[2] < 2.0  # climbing back to just under the ceiling
 
 
 async def test_pause_applies_even_when_unlimited() -> None:
@@ -237,13 +298,15 @@ async def test_unlimited_returns_at_once() -> None:
     assert vt.now == 0.0
 
 
-def test_pause_is_capped() -> None:
+def test_pause_is_capped_by_max_pause() -> None:
     vt = VirtualTime()
     vt.now = 50.0
     limiter = vt.limiter(5.0)
     limiter.pause(10_000.0)
-    assert limiter.paused_until == 50.0 + MAX_PAUSE
-    assert MAX_PAUSE == 300.0
+    assert limiter.paused_until == 50.0 + DEFAULT_MAX_PAUSE == 110.0  # --max-retry-after's default
+    capped = RateLimiter(5.0, clock=vt.clock, max_pause=7.0)
+    capped.pause(10_000.0)
+    assert capped.paused_until == 57.0
 
 
 def test_later_pause_extends_and_earlier_one_does_not_shorten() -> None:
@@ -344,3 +407,31 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
 def test_parse_retry_after_with_naive_now() -> None:
     naive = NOW.replace(tzinfo=None)
     assert parse_retry_after(http_date(NOW + timedelta(seconds=30)), naive) == 30.0
+
+
+@pytest.mark.parametrize(
+    ("global_rate", "workers", "local_rate", "share"),
+    [
+        (None, 3, 20.0, 20.0),  # no fleet budget: --rate alone
+        (None, 1, 0.0, 0.0),  # ...unlimited stays unlimited
+        (100.0, 1, 0.0, 100.0),  # alone: the whole budget
+        (100.0, 4, 0.0, 25.0),
+        (100.0, 4, 20.0, 20.0),  # --rate stays a per-process cap
+        (100.0, 3, 50.0, 100 / 3),
+        (100.0, 0, 0.0, 100.0),  # never divides by zero
+    ],
+)
+def test_fair_share(global_rate: float | None, workers: int, local_rate: float, share: float) -> None:
+    assert fair_share(global_rate, workers, local_rate) == pytest.approx(share)
+
+
+def test_a_fleet_members_bucket_is_at_least_two_and_set_rate_can_change_it() -> None:
+    assert [fleet_burst(share) for share in (5.0, 25.0, 50.0, 100.0)] == [2, 2, 2, 5]
+    limiter = RateLimiter(100.0)
+    assert limiter.burst == 5
+    limiter.set_rate(25.0, burst=fleet_burst(25.0))
+    assert (limiter.rate, limiter.burst) == (25.0, 2)
+    limiter.set_rate(30.0)  # the bucket given stays
+    assert limiter.burst == 2
+    with pytest.raises(ValueError, match="burst"):
+        limiter.set_rate(30.0, burst=0)
