@@ -192,6 +192,14 @@ COMMENT ON COLUMN sync_queue.last_error IS 'The last error''s message (no secret
 COMMENT ON COLUMN sync_queue.last_error_kind IS 'The last error''s kind. Example: http_503.';
 COMMENT ON COLUMN sync_queue.enqueued_at IS 'When it was (last) queued. Unit: UTC.';
 COMMENT ON COLUMN sync_queue.updated_at IS 'When the row last changed. Unit: UTC.';
+COMMENT ON TABLE sync_workers IS 'Live worker processes sharing the gateway budget (`--global-rate`); each takes its share. Worker bookkeeping.';
+COMMENT ON COLUMN sync_workers.worker_id IS 'The worker process''s own id. Example: 3c1e….';
+COMMENT ON COLUMN sync_workers.run_id IS 'sync_runs.run_id of the run it serves. Example: 9f2c….';
+COMMENT ON COLUMN sync_workers.host IS 'The host (pod) it runs on. Example: syncer-queue-29bx7.';
+COMMENT ON COLUMN sync_workers.pid IS 'Its process id. Example: 1.';
+COMMENT ON COLUMN sync_workers.started_at IS 'When it joined. Unit: UTC.';
+COMMENT ON COLUMN sync_workers.heartbeat_at IS 'Its last heartbeat. Unit: UTC.';
+COMMENT ON COLUMN sync_workers.expires_at IS 'Past this without a heartbeat, it is gone and its share returns. Unit: UTC.';
 COMMENT ON TABLE syncer_schema IS 'The schema versions applied by `syncer migrate`.';
 COMMENT ON COLUMN syncer_schema.version IS 'Schema version. Example: 5.';
 COMMENT ON COLUMN syncer_schema.applied_at IS 'When migrate applied it. Unit: UTC.';

@@ -370,6 +370,23 @@ RUNS = Relation(
     ),
 )
 
+WORKERS = Relation(
+    "sync_workers",
+    "table",
+    "Live worker processes sharing the gateway budget (`--global-rate`); each takes its share."
+    " Worker bookkeeping.",
+    (
+        C("worker_id", "The worker process's own id.", "", "", "3c1e…"),
+        C("run_id", "sync_runs.run_id of the run it serves.", "", "", "9f2c…"),
+        C("host", "The host (pod) it runs on.", "", "", "syncer-queue-29bx7"),
+        C("pid", "Its process id.", "", "", "1"),
+        C("started_at", "When it joined.", "UTC", "", ""),
+        C("heartbeat_at", "Its last heartbeat.", "UTC", "", ""),
+        C("expires_at", "Past this without a heartbeat, it is gone and its share returns.", "UTC", "", ""),
+    ),
+    analyst=False,
+)
+
 SCHEMA_VERSIONS = Relation(
     "syncer_schema",
     "table",
@@ -509,6 +526,7 @@ RELATIONS: tuple[Relation, ...] = (
     RUNS,
     FAILURES,
     QUEUE,
+    WORKERS,
     SCHEMA_VERSIONS,
 )
 """Every table and view, in the order the docs show them."""
