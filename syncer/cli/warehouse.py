@@ -21,7 +21,10 @@ def dictionary(
         typer.Option("--format", help="markdown (docs/warehouse.md), dbt (sources.yml) or sql (comments)"),
     ] = "markdown",
 ) -> None:
-    """Print the data dictionary: every table, view and column (meaning, unit, source, example)."""
+    """Print the data dictionary: every table, view and column (meaning, unit, source, example).
+
+    Example: syncer dictionary --format dbt > models/sources.yml
+    """
     if format not in _FORMATS:
         raise ConfigError(f"--format: must be one of {', '.join(_FORMATS)}, not {format!r}")
     from syncer.warehouse.dictionary_render import render
@@ -39,7 +42,10 @@ def grant(
     db_schema: DbSchema = None,
     log_format: LogFormat = None,
 ) -> None:
-    """Grant a PostgreSQL role analyst (read-only) or writer (no DDL) access; idempotent."""
+    """Grant a PostgreSQL role analyst (read-only) or writer (no DDL) access; idempotent.
+
+    Example: syncer grant analyst bi_readers --database-url postgresql://syncer_migrator@db/warehouse
+    """
     if kind not in ("analyst", "writer"):
         raise ConfigError(f"grant: the kind must be analyst or writer, not {kind!r}")
     settings = settings_from(database_url=database_url, db_schema=db_schema, log_format=log_format)
