@@ -36,7 +36,7 @@ from typing import Any
 
 from bench.common import TOKEN, write_ids
 from bench.probes import drop_database, recreate_database
-from bench.run import _free_port
+from bench.run import sandbox as run_sandbox
 
 RESULTS = Path(__file__).parent / "results"
 PY = sys.executable
@@ -73,28 +73,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 @contextlib.contextmanager
 def sandbox(*options: str) -> Iterator[str]:
     """`syncer simulate` with these options in its own process; yields the gateway URL."""
-    port = _free_port()
-    argv = [PY, "-m", "syncer", "simulate", "--port", str(port), *options]
-    env = {**os.environ, "SYNCER_SIMULATE_TOKEN": TOKEN}
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    root = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{root}/healthz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the sandbox did not start") from None
-                time.sleep(0.1)
-        yield f"{root}/api/v1"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with run_sandbox(*options) as (gateway, _process):
+        yield gateway
 
 
 def requests_log(gateway: str) -> list[dict[str, Any]]:

@@ -91,11 +91,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def sandbox(latency_ms: float) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`syncer simulate` in its own process (it competes for the same two cores, and its CPU
-    is reported per step)."""
+def sandbox(*options: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`syncer simulate` with these options in its own process (it competes for the same two
+    cores, and its CPU is reported per step); yields its gateway URL and the process."""
     port = _free_port()
-    argv = [PY, "-m", "syncer", "simulate", "--port", str(port), "--latency-ms", str(latency_ms)]
+    argv = [PY, "-m", "syncer", "simulate", "--port", str(port), *options]
     proc = subprocess.Popen(
         argv,
         env={**os.environ, "SYNCER_SIMULATE_TOKEN": TOKEN},
@@ -238,7 +238,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     steps: dict[str, Any] = results["steps"]
     with (
         tempfile.TemporaryDirectory(prefix="syncer-bench-") as tmp,
-        sandbox(args.latency_ms) as (gateway, sb),
+        sandbox("--latency-ms", str(args.latency_ms)) as (gateway, sb),
     ):
         work = Path(tmp)
         bench = Bench(args, gateway, sb.pid, work)
