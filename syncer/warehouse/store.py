@@ -180,8 +180,10 @@ class Store:
             await conn.execute(sa.delete(PERIODS).where(PERIODS.c.session_id.in_(part)))
         mine = [b for b in bundles if b.id in written]
         periods = [p for b in mine for p in b.periods]
-        if periods:
-            await conn.execute(sa.insert(PERIODS), params(periods, last_run_id=run_id))
+        # A chunk of parameter dicts at a time: a document of 80,000 periods would otherwise
+        # hold 80,000 of them at once beside its rows.
+        for part in chunks(periods):
+            await conn.execute(sa.insert(PERIODS), params(part, last_run_id=run_id))
         await conn.execute(
             plain_upsert(self.dialect, RAW, ("id",)),
             params([b.raw for b in mine], fetched_at=now, last_run_id=run_id),
