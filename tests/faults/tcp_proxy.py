@@ -28,6 +28,8 @@ class TcpProxy:
         self.target = target
         self.forwarding = True
         self.closed = False
+        self.accepted = 0
+        """Connections accepted so far (a worker that reconnects after a cut opens new ones)."""
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
         self._listener: socket.socket | None = None
@@ -36,12 +38,13 @@ class TcpProxy:
 
     # -- control --------------------------------------------------------------------------
 
-    def cut(self) -> None:
-        """Reset every open connection; new connections still pass."""
+    def cut(self) -> int:
+        """Reset every open connection; new connections still pass. How many sockets were open."""
         with self._lock:
             sockets, self._sockets = self._sockets, set()
         for sock in sockets:
             _reset(sock)
+        return len(sockets)
 
     def refuse(self) -> None:
         """Connections refused: nothing listens on the port, and open ones are reset."""
@@ -104,6 +107,8 @@ class TcpProxy:
             if self._listener is not listener:  # refused meanwhile
                 _reset(client)
                 return
+            with self._lock:
+                self.accepted += 1
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:

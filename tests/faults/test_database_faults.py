@@ -143,12 +143,16 @@ def test_connections_cut_mid_run_are_retried_and_the_run_completes(
     enqueue(pg_url)
     worker = start(tmp_path, gateway, via(pg_url, proxy), "--db-retry-seconds", "30")
     wait_for_sessions(pg_url)
-    proxy.cut()
+    opened = proxy.accepted
+    reset = proxy.cut()
     time.sleep(0.3)
-    proxy.cut()
+    reset += proxy.cut()
     summary = assert_clean(worker.finish(), 0)
     assert summary["status"] == "ok" and summary["failed"] == 0
-    assert '"database.lost"' in worker.stderr.read_text(encoding="utf-8")
+    assert reset > 0  # the worker's live connections were cut mid-run...
+    # ...and it carried on over new ones: through the run's retry (logged) or the pool's own
+    # check of an idle connection before use (silent); which one is a matter of timing.
+    assert proxy.accepted > opened
     assert run_row(pg_url, summary["run_id"])["status"] == "ok"
     assert queue_counts(pg_url) == {"done": len(IDS)}
     tables = asyncio.run(read_tables(pg_url))
